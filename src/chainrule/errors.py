@@ -1,0 +1,25 @@
+"""Errors a user can cause. The CLI turns each ChainruleError into one stderr line and exit 2."""
+
+
+class ChainruleError(Exception):
+    """Base of every error caused by input, arguments or files (not by a bug in chainrule)."""
+
+
+class DataError(ChainruleError, ValueError):
+    """Bad, missing or corrupt data, or a bad data argument."""
+
+
+class ShapeError(ChainruleError, ValueError):
+    """An input whose shape does not fit the layer or op; the message names both shapes."""
+
+
+class ConfigError(ChainruleError, ValueError):
+    """A bad hyperparameter or option (learning rate, batch size, unknown name)."""
+
+
+class FormatError(ChainruleError, ValueError):
+    """A model or checkpoint file that is truncated, corrupt, foreign, too large or too new."""
+
+
+class NonFiniteError(ChainruleError, FloatingPointError):
+    """A loss or gradient became NaN or infinite."""

@@ -1,0 +1,150 @@
+"""Layers: one class each, PyTorch's names, argument names and weight shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from ..errors import ShapeError
+from ..tensor import Tensor
+from .init import init_layer
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x @ weightᵀ + bias with weight (out_features, in_features), bias (out_features,).
+
+    Args:
+        init: 'he' (default, for ReLU), 'xavier' (for sigmoid/tanh), 'he_normal',
+            'xavier_normal', 'torch' (PyTorch's default) or 'normal' (naive N(0, 1)).
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, init: str = "he"
+    ) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
+        self.bias = Parameter(np.empty(out_features, dtype=np.float32)) if bias else None
+        init_layer(self.weight, self.bias, init)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
+        }
+
+
+class _Stateless(Module):
+    """A layer with no parameters and no constructor arguments."""
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+
+class ReLU(_Stateless):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x)
+
+
+class Sigmoid(_Stateless):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(_Stateless):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.tanh(x)
+
+
+class Identity(_Stateless):
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+    def config(self) -> dict[str, Any]:
+        return {"negative_slope": self.negative_slope}
+
+
+class Softmax(Module):
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
+
+class LogSoftmax(Softmax):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.log_softmax(x, self.dim)
+
+
+class Flatten(Module):
+    """(N, C, H, W) -> (N, C·H·W): every axis from start_dim on folded into one."""
+
+    def __init__(self, start_dim: int = 1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim <= self.start_dim:
+            raise ShapeError(
+                f"Flatten(start_dim={self.start_dim}) needs at least {self.start_dim + 1} "
+                f"dimensions, got input of shape {x.shape}"
+            )
+        return x.flatten(self.start_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}"
+
+    def config(self) -> dict[str, Any]:
+        return {"start_dim": self.start_dim}
+
+
+class Dropout(Module):
+    """Zero each activation with probability p in training, scaling the rest by 1/(1-p)."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout probability must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+    def config(self) -> dict[str, Any]:
+        return {"p": self.p}

@@ -1,0 +1,52 @@
+"""The contract every op follows: forward and backward on NumPy arrays, side by side.
+
+Ops never see a Tensor, so a backward cannot build a graph by accident and an op can be tested
+without the engine. ``tensor.apply`` runs ``forward``; ``Tensor.backward`` runs ``backward`` and
+sums each returned gradient back to its input's shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[Any]
+Grads = Array | None | tuple[Array | None, ...]
+
+
+class Context:
+    """What forward leaves for backward: saved arrays, non-array arguments, needed gradients."""
+
+    __slots__ = ("__dict__", "needs_input_grad", "saved")
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.saved: tuple[Any, ...] = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved = arrays
+
+
+class Function:
+    """A differentiable primitive. Subclasses define ``forward`` and ``backward`` as staticmethods.
+
+    ``forward(ctx, *arrays, **options) -> Array``; ``backward(ctx, grad_out) -> one gradient per
+    array input`` (``None`` where ``ctx.needs_input_grad`` says it is not needed).
+    """
+
+    differentiable: ClassVar[bool] = True
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Array:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        raise NotImplementedError
+
+
+def constant_like(value: float, a: Array) -> Array:
+    """A scalar in ``a``'s dtype, so that constants never upcast float32 to float64."""
+    return np.asarray(value, dtype=a.dtype)
