@@ -240,6 +240,12 @@ class Tensor:
     def tanh(self) -> Tensor:
         return apply(ops.Tanh, self)
 
+    def softmax(self, dim: int = -1) -> Tensor:
+        return apply(ops.Softmax, self, axis=dim)
+
+    def log_softmax(self, dim: int = -1) -> Tensor:
+        return apply(ops.LogSoftmax, self, axis=dim)
+
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         return apply(ops.Sum, self, axis=axis, keepdims=keepdims)
 

@@ -148,3 +148,47 @@ class Dropout(Module):
 
     def config(self) -> dict[str, Any]:
         return {"p": self.p}
+
+
+class Normalize(Module):
+    """y = (x - mean) / std with fixed statistics (of the training split), stored in the model.
+
+    Keeping input normalisation inside the model means a saved model takes raw inputs: the
+    statistics travel with the weights and cannot be forgotten or recomputed on test data.
+    """
+
+    def __init__(self, shape: tuple[int, ...] | list[int] = (1,)) -> None:
+        super().__init__()
+        self.register_buffer("mean", np.zeros(tuple(shape), dtype=np.float32))
+        self.register_buffer("std", np.ones(tuple(shape), dtype=np.float32))
+
+    @classmethod
+    def from_data(cls, x: np.ndarray, per_feature: bool = False) -> Normalize:
+        """Statistics of x (N, *features): per feature, or one mean and std for all values."""
+        axis = 0 if per_feature else None
+        count = len(x) if per_feature else x.size
+        # Sums in float64 over chunks of rows: exact statistics without a float64 copy of x.
+        total = sum(c.sum(axis=axis, dtype=np.float64) for c in _row_chunks(x))
+        mean = total / count
+        squares = sum(
+            (np.square(c.astype(np.float64) - mean)).sum(axis=axis) for c in _row_chunks(x)
+        )
+        std = np.sqrt(squares / count)
+        layer = cls(np.shape(mean) if per_feature else (1,))
+        layer.mean[...] = mean
+        layer.std[...] = np.where(std > 0, std, 1.0)  # a constant feature passes through
+        return layer
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean, std = self.mean.astype(x.dtype), self.std.astype(x.dtype)
+        return (x - mean) / std
+
+    def extra_repr(self) -> str:
+        return f"shape={tuple(self.mean.shape)}"
+
+    def config(self) -> dict[str, Any]:
+        return {"shape": list(self.mean.shape)}
+
+
+def _row_chunks(x: np.ndarray, rows: int = 4096) -> list[np.ndarray]:
+    return [x[i : i + rows] for i in range(0, len(x), rows)]

@@ -19,7 +19,7 @@ Grads = Array | None | tuple[Array | None, ...]
 class Context:
     """What forward leaves for backward: saved arrays, non-array arguments, needed gradients."""
 
-    __slots__ = ("__dict__", "needs_input_grad", "saved")
+    __slots__ = ("__dict__", "__weakref__", "needs_input_grad", "saved")
 
     def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
         self.needs_input_grad = needs_input_grad

@@ -1,0 +1,246 @@
+"""Data sets and training recipes behind ``chainrule train``: a run from a plain config dict.
+
+The CLI parses flags into a config and calls ``train_run``; tests and benchmarks call it too, so
+there is one implementation of "train the default model on data set X".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import nn, optim
+from ..data import load_breast_cancer, load_digits, load_idx_folder, load_mnist, train_val_split
+from ..errors import ConfigError
+from ..models import build_mlp
+from ..random import manual_seed
+from .callbacks import Callback, EarlyStopping, LRSchedule
+from .fit import History, evaluate, fit
+from .metrics import confusion_matrix
+
+DATASETS = ("digits", "breast-cancer", "mnist", "idx")
+MODELS = ("mlp", "cnn")
+
+
+@dataclass
+class Dataset:
+    """Train and test splits as NumPy arrays, with what a model needs to know about them."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    image_shape: tuple[int, int, int] | None  # (C, H, W) for image data, None for tables
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.x_train.shape[1:]))
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
+    """digits and breast-cancer ship with chainrule (20% stratified test split, fixed seed);
+    mnist and idx read the four MNIST-layout files (official 60,000/10,000 split)."""
+    if name == "digits":
+        x, y = load_digits()
+        x_train, y_train, x_test, y_test = train_val_split(x, y, val_fraction=0.2, seed=0)
+        return Dataset(name, x_train, y_train, x_test, y_test, 10, (1, 8, 8))
+    if name == "breast-cancer":
+        x, y = load_breast_cancer()
+        x_train, y_train, x_test, y_test = train_val_split(x, y, val_fraction=0.2, seed=0)
+        return Dataset(name, x_train, y_train, x_test, y_test, 2, None)
+    if name in ("mnist", "idx"):
+        if name == "idx" and data_dir is None:
+            raise ConfigError("--dataset idx needs --data-dir DIR holding the four IDX files")
+        loader = load_mnist if name == "mnist" else load_idx_folder
+        (x_train, y_train), (x_test, y_test) = loader(data_dir)
+        num_classes = int(max(y_train.max(), y_test.max())) + 1
+        h, w = x_train.shape[1:3]
+        # (N, H, W) -> (N, 1, H, W): one channel, so the same arrays feed an MLP or a CNN.
+        x_train = x_train.reshape(len(x_train), 1, h, w)
+        x_test = x_test.reshape(len(x_test), 1, h, w)
+        return Dataset(
+            name,
+            x_train,
+            y_train.astype(np.int64),
+            x_test,
+            y_test.astype(np.int64),
+            num_classes,
+            (1, h, w),
+        )
+    raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+# Defaults per data set and model; any flag the user gives overrides them. The MNIST recipes are
+# the ones that reach 98% (MLP) and 99.2% (CNN): see the README for measured runs.
+RECIPES: dict[tuple[str, str], dict[str, Any]] = {
+    ("digits", "mlp"): dict(hidden=[128, 64], optimizer="sgd", lr=0.05, momentum=0.9,
+                            batch_size=32, epochs=30),
+    ("breast-cancer", "mlp"): dict(hidden=[32], optimizer="adam", lr=1e-3, batch_size=32,
+                                   epochs=60),
+    ("mnist", "mlp"): dict(hidden=[512, 256], optimizer="sgd", lr=0.05, momentum=0.9,
+                           nesterov=True, batch_size=128, epochs=10, lr_step=4, lr_gamma=0.3),
+    ("digits", "cnn"): dict(optimizer="adam", lr=2e-3, batch_size=32, epochs=15),
+    ("mnist", "cnn"): dict(optimizer="adam", lr=1e-3, batch_size=128, epochs=5),
+}  # fmt: skip
+
+BASE_CONFIG: dict[str, Any] = dict(
+    dataset="digits",
+    data_dir=None,
+    model="mlp",
+    hidden=[512, 256],
+    activation="relu",
+    init=None,
+    optimizer="sgd",
+    lr=0.05,
+    momentum=0.9,
+    nesterov=False,
+    batch_size=64,
+    epochs=10,
+    weight_decay=0.0,
+    l1=0.0,
+    clip_norm=None,
+    val_split=0.1,
+    early_stopping=None,
+    lr_step=None,
+    lr_gamma=0.1,
+    dropout=0.0,
+    seed=0,
+)
+
+
+def resolve_config(overrides: dict[str, Any]) -> dict[str, Any]:
+    """BASE_CONFIG, then the recipe of (dataset, model), then what the user set explicitly."""
+    dataset = overrides.get("dataset") or BASE_CONFIG["dataset"]
+    model = overrides.get("model") or BASE_CONFIG["model"]
+    if dataset not in DATASETS:
+        raise ConfigError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    if model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    recipe_key = ("mnist" if dataset == "idx" else dataset, model)
+    config = {**BASE_CONFIG, **RECIPES.get(recipe_key, {})}
+    config.update({k: v for k, v in overrides.items() if v is not None})
+    return config
+
+
+def build_model(config: dict[str, Any], data: Dataset, x_train: np.ndarray) -> nn.Sequential:
+    """The model for a config, with input normalisation (statistics of x_train) as layer 0."""
+    per_feature = data.image_shape is None  # tables: per column; images: one mean and std
+    normalize = nn.Normalize.from_data(x_train, per_feature=per_feature)
+    outputs = 1 if data.num_classes == 2 and data.image_shape is None else data.num_classes
+    if config["model"] == "cnn":
+        from ..models import build_cnn
+
+        if data.image_shape is None:
+            raise ConfigError(f"--model cnn needs image data; {data.name} is a table")
+        body = build_cnn(data.image_shape, outputs, dropout=config["dropout"])
+    else:
+        body = build_mlp(
+            data.in_features,
+            outputs,
+            hidden=config["hidden"],
+            activation=config["activation"],
+            init=config["init"],
+            dropout=config["dropout"],
+        )
+    return nn.Sequential(normalize, *body)
+
+
+def loss_for(data: Dataset, model: nn.Module) -> nn.Module:
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    return nn.BCEWithLogitsLoss() if last.out_features == 1 else nn.CrossEntropyLoss()
+
+
+def build_optimizer(config: dict[str, Any], model: nn.Module) -> optim.Optimizer:
+    common = dict(lr=config["lr"], weight_decay=config["weight_decay"], l1=config["l1"])
+    if config["optimizer"] == "sgd":
+        return optim.SGD(
+            model.parameters(), momentum=config["momentum"], nesterov=config["nesterov"], **common
+        )
+    if config["optimizer"] == "adam":
+        return optim.Adam(model.parameters(), **common)
+    raise ConfigError(f"unknown optimizer {config['optimizer']!r}; choose sgd or adam")
+
+
+@dataclass
+class RunResult:
+    config: dict[str, Any]
+    model: nn.Sequential
+    history: History
+    test_loss: float
+    test_accuracy: float
+    confusion: np.ndarray
+    seconds: float
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "dataset": self.config["dataset"],
+            "model": self.config["model"],
+            "arguments": self.config,
+            "history": self.history.epochs,
+            "test_loss": self.test_loss,
+            "test_accuracy": self.test_accuracy,
+            "confusion_matrix": self.confusion.tolist(),
+            "seconds": self.seconds,
+        }
+
+
+def train_run(
+    overrides: dict[str, Any],
+    callbacks: list[Callback] | None = None,
+    verbose: int = 1,
+) -> RunResult:
+    """Load data, build model and optimiser from the resolved config, fit, and test."""
+    config = resolve_config(overrides)
+    started = time.perf_counter()
+    manual_seed(config["seed"])
+    data = load_dataset(config["dataset"], config["data_dir"])
+    val_split = config["val_split"]
+    if val_split:
+        x_train, y_train, x_val, y_val = train_val_split(
+            data.x_train, data.y_train, val_fraction=val_split, seed=config["seed"]
+        )
+        validation = (x_val, y_val)
+    else:
+        x_train, y_train, validation = data.x_train, data.y_train, None
+    model = build_model(config, data, x_train)
+    loss_fn = loss_for(data, model)
+    optimizer = build_optimizer(config, model)
+    callbacks = list(callbacks or [])
+    if config["lr_step"]:
+        scheduler = optim.StepLR(optimizer, config["lr_step"], config["lr_gamma"])
+        callbacks.append(LRSchedule(scheduler))
+    if config["early_stopping"]:
+        monitor = "val_loss" if validation is not None else "loss"
+        callbacks.append(
+            EarlyStopping(monitor, patience=config["early_stopping"], restore_best_weights=True)
+        )
+    if verbose:
+        print(
+            f"training {config['model']} on {data.name}: {len(x_train)} train, "
+            f"{0 if validation is None else len(validation[0])} validation, "
+            f"{len(data.x_test)} test samples"
+        )
+    history = fit(
+        model,
+        loss_fn,
+        optimizer,
+        x_train,
+        y_train,
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        validation_data=validation,
+        seed=config["seed"],
+        callbacks=callbacks,
+        clip_norm=config["clip_norm"],
+        verbose=verbose,
+    )
+    test = evaluate(model, loss_fn, data.x_test, data.y_test)
+    confusion = confusion_matrix(data.y_test, test["predictions"], data.num_classes)
+    seconds = time.perf_counter() - started
+    return RunResult(config, model, history, test["loss"], test["accuracy"], confusion, seconds)

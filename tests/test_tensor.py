@@ -1,0 +1,205 @@
+"""The engine: the chain rule by hand, accumulation, graph freeing, depth, grad modes, dtypes."""
+
+from __future__ import annotations
+
+import gc
+import math
+import weakref
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import functional as F
+from chainrule import nn
+from chainrule.errors import ChainruleError, ShapeError
+
+
+def sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+def test_two_two_one_sigmoid_network_by_hand() -> None:
+    """A 2-2-1 sigmoid network with MSE; every gradient written out with the chain rule."""
+    x = np.array([0.5, -1.0])
+    w1 = np.array([[0.1, 0.2], [-0.3, 0.4]])
+    b1 = np.array([0.01, -0.02])
+    w2 = np.array([[0.5, -0.6]])
+    b2 = np.array([0.03])
+    target = 1.0
+
+    # By hand: forward ...
+    z1 = [w1[j, 0] * x[0] + w1[j, 1] * x[1] + b1[j] for j in range(2)]
+    a1 = [sigmoid(z) for z in z1]
+    z2 = w2[0, 0] * a1[0] + w2[0, 1] * a1[1] + b2[0]
+    a2 = sigmoid(z2)
+    loss = (a2 - target) ** 2
+    # ... and backward, one chain-rule factor at a time.
+    dloss_da2 = 2 * (a2 - target)
+    da2_dz2 = a2 * (1 - a2)
+    delta2 = dloss_da2 * da2_dz2
+    grad_w2 = [delta2 * a1[0], delta2 * a1[1]]
+    grad_b2 = delta2
+    delta1 = [delta2 * w2[0, j] * a1[j] * (1 - a1[j]) for j in range(2)]
+    grad_w1 = [[delta1[j] * x[i] for i in range(2)] for j in range(2)]
+    grad_b1 = delta1
+
+    layer1 = nn.Linear(2, 2).double()
+    layer2 = nn.Linear(2, 1).double()
+    layer1.weight.data[...], layer1.bias.data[...] = w1, b1
+    layer2.weight.data[...], layer2.bias.data[...] = w2, b2
+    out = F.sigmoid(layer2(F.sigmoid(layer1(cr.tensor(x[None], dtype=np.float64)))))
+    mse = F.mse_loss(out, np.array([[target]]))
+    mse.backward()
+
+    assert mse.item() == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(layer2.weight.grad, [grad_w2], rtol=1e-12)
+    np.testing.assert_allclose(layer2.bias.grad, [grad_b2], rtol=1e-12)
+    np.testing.assert_allclose(layer1.weight.grad, grad_w1, rtol=1e-12)
+    np.testing.assert_allclose(layer1.bias.grad, grad_b1, rtol=1e-12)
+
+
+def test_tensor_used_twice_gets_both_gradients() -> None:
+    x = cr.tensor([3.0], requires_grad=True)
+    (x * x).sum().backward()
+    assert x.grad[0] == pytest.approx(6.0)
+    y = cr.tensor([2.0], requires_grad=True)
+    shared = y * 3
+    (shared + shared * shared).sum().backward()  # d/dy (3y + 9y²) = 3 + 18y
+    assert y.grad[0] == pytest.approx(39.0)
+
+
+def test_hundred_thousand_op_chain() -> None:
+    x = cr.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0 + 0.0
+    y.backward()
+    assert x.grad == pytest.approx(1.0)
+
+
+def test_gradients_accumulate_until_zeroed() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    for _ in range(3):
+        (w * 2).sum().backward()
+    np.testing.assert_array_equal(w.grad, [6.0, 6.0])
+    w.zero_grad()
+    assert w.grad is None
+
+
+def test_non_scalar_backward_needs_gradient() -> None:
+    x = cr.tensor(np.ones((2, 3)), requires_grad=True)
+    y = x * 2
+    with pytest.raises(ShapeError, match="non-scalar"):
+        y.backward()
+    y.backward(np.ones((2, 3)))
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))
+
+
+def test_graph_is_freed_after_backward() -> None:
+    x = cr.tensor(np.ones(1000), requires_grad=True)
+    hidden = x * 2
+    probe = weakref.ref(hidden._node[1])  # the Context holding saved arrays
+    loss = (hidden * hidden).sum()
+    del hidden
+    loss.backward()
+    gc.collect()
+    assert probe() is None
+    with pytest.raises(ChainruleError, match="already freed"):
+        loss.backward()
+
+
+def test_retain_graph_allows_second_backward() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 8.0])
+
+
+def test_no_grad_records_nothing() -> None:
+    w = cr.tensor([1.0], requires_grad=True)
+    with cr.no_grad():
+        y = w * 2
+    assert not y.requires_grad and y._node is None
+    with pytest.raises(ChainruleError, match="does not require grad"):
+        y.backward()
+
+    @cr.no_grad()
+    def double(t: cr.Tensor) -> cr.Tensor:
+        return t * 2
+
+    assert not double(w).requires_grad
+    assert cr.is_grad_enabled()
+
+
+def test_detach_numpy_item_shape_dtype() -> None:
+    x = cr.tensor([[1.0, 2.0]], requires_grad=True)
+    d = x.detach()
+    assert not d.requires_grad and d.numpy() is x.data
+    assert x.shape == (1, 2) and x.dtype == np.float32
+    assert (x.sum()).item() == 3.0
+
+
+def test_float32_by_default_and_float64_on_request() -> None:
+    assert cr.tensor([1.0]).dtype == np.float32
+    assert cr.tensor(np.array([1.0])).dtype == np.float32
+    assert cr.tensor([1.0], dtype=np.float64).dtype == np.float64
+    assert cr.tensor([1, 2]).dtype.kind == "i"
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x * np.float64(3.0) + np.array([1.0, 2.0]) + 2 * np.array([1, 2])
+    assert y.dtype == np.float32
+
+
+def test_mixing_dtypes_is_an_error() -> None:
+    a = cr.tensor([1.0])
+    b = cr.tensor([1.0], dtype=np.float64)
+    with pytest.raises(ChainruleError, match="mix float32 and float64"):
+        a + b
+
+
+def test_integer_tensors_cannot_require_grad() -> None:
+    with pytest.raises(ChainruleError, match="floating-point"):
+        cr.tensor([1, 2], requires_grad=True)
+
+
+def test_retain_grad_on_intermediate() -> None:
+    x = cr.tensor([1.0, -2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    (h.relu() * 2).sum().backward()
+    np.testing.assert_array_equal(h.grad, [2.0, 0.0])
+    np.testing.assert_array_equal(x.grad, [6.0, 0.0])
+
+
+def test_detect_anomaly_names_the_op() -> None:
+    from chainrule.errors import NonFiniteError
+
+    x = cr.tensor([0.0, 1.0], requires_grad=True)
+    with cr.detect_anomaly(), pytest.raises(NonFiniteError, match="Log"):
+        x.log()
+    x.log()  # off again outside the block: no error
+
+
+def test_gradcheck_catches_a_wrong_backward() -> None:
+    from chainrule import ops
+    from chainrule.tensor import apply
+
+    class WrongSquare(ops.Function):
+        """z = a²; planted error: dz/da = a (should be 2a)."""
+
+        @staticmethod
+        def forward(ctx: ops.Context, a: np.ndarray) -> np.ndarray:
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx: ops.Context, grad_out: np.ndarray) -> np.ndarray:
+            return grad_out * ctx.saved[0]
+
+    x = np.random.default_rng(0).standard_normal((3, 2))
+    result = cr.gradcheck(lambda t: apply(WrongSquare, t), [x])
+    assert not result.passed
+    assert result.errors["input"] > 0.1
+    assert "FAIL" in str(result)
+    assert cr.gradcheck(lambda t: t * t, [x]).passed
