@@ -172,6 +172,7 @@ def test_retain_grad_on_intermediate() -> None:
     np.testing.assert_array_equal(x.grad, [6.0, 0.0])
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_detect_anomaly_names_the_op() -> None:
     from chainrule.errors import NonFiniteError
 
