@@ -1,0 +1,157 @@
+"""MNIST and any data set in its layout (Fashion-MNIST, KMNIST): find, download, verify, load."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .idx import read_idx
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+# sha256 of the decompressed bytes: gzip output differs between compressors, content does not.
+SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _missing(folder: Path) -> list[str]:
+    return [name for name in FILES.values() if _find(folder, name) is None]
+
+
+def load_idx_folder(data_dir: str | os.PathLike[str]) -> tuple[Split, Split]:
+    """Load the four MNIST-layout files (each raw or .gz) from a folder; no download, no checksum.
+
+    Returns:
+        ((x_train (N, H, W) uint8, y_train (N,) int64), (x_test, y_test)).
+    """
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise DataError(f"data folder {folder} does not exist")
+    missing = _missing(folder)
+    if missing:
+        raise DataError(f"{folder} lacks {', '.join(missing)} (raw or .gz)")
+    arrays = {key: read_idx(_find(folder, name)) for key, name in FILES.items()}  # type: ignore[arg-type]
+    splits = []
+    for part in ("train", "test"):
+        images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+        if images.ndim != 3 or labels.ndim != 1:
+            raise DataError(
+                f"{folder}: {part} images must be (N, H, W) and labels (N,), got "
+                f"{images.shape} and {labels.shape}"
+            )
+        if len(images) != len(labels):
+            raise DataError(
+                f"{folder}: {len(images)} {part} images but {len(labels)} {part} labels"
+            )
+        splits.append((images, labels.astype(np.int64)))
+    return splits[0], splits[1]
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "chainrule" / "mnist"
+
+
+def _fetch(url: str) -> bytes:
+    """Download with a progress bar and a short timeout (fails fast without a network)."""
+    from tqdm import tqdm
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        total = int(response.headers.get("Content-Length") or 0)
+        chunks = []
+        with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1]) as bar:
+            while chunk := response.read(1 << 16):
+                chunks.append(chunk)
+                bar.update(len(chunk))
+    return b"".join(chunks)
+
+
+def download_mnist(folder: Path, fetch: Callable[[str], bytes] = _fetch) -> None:
+    """Download the four files into folder, checking each decompressed sha256; atomic writes."""
+    from ..fileio import atomic_write_bytes
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in _missing(folder):
+        errors = []
+        for mirror in MIRRORS:
+            try:
+                packed = fetch(f"{mirror}{name}.gz")
+                digest = hashlib.sha256(gzip.decompress(packed)).hexdigest()
+            except (OSError, EOFError, ValueError) as exc:
+                errors.append(f"{mirror}: {exc}")
+                continue
+            if digest != SHA256[name]:
+                errors.append(f"{mirror}: sha256 mismatch for {name}")
+                continue
+            atomic_write_bytes(folder / f"{name}.gz", packed)
+            break
+        else:
+            raise DataError(f"could not download {name}: " + "; ".join(errors))
+
+
+def load_mnist(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    fetch: Callable[[str], bytes] = _fetch,
+) -> tuple[Split, Split]:
+    """Load MNIST: from data_dir if given; else $CHAINRULE_DATA; else ~/.cache/chainrule/mnist,
+    downloading there (sha256-checked) when a network is reachable.
+
+    Returns:
+        ((x_train (60000, 28, 28) uint8, y_train (60000,) int64), (x_test, y_test)).
+    """
+    if data_dir is not None:
+        return load_idx_folder(data_dir)
+    tried = []
+    env = os.environ.get("CHAINRULE_DATA")
+    if env:
+        for folder in (Path(env), Path(env) / "mnist"):
+            tried.append(folder)
+            if folder.is_dir() and not _missing(folder):
+                return load_idx_folder(folder)
+    cache = cache_dir()
+    tried.append(cache)
+    if cache.is_dir() and not _missing(cache):
+        return load_idx_folder(cache)
+    if download:
+        try:
+            download_mnist(cache, fetch)
+            return load_idx_folder(cache)
+        except DataError as exc:
+            reason = f" (download failed: {exc})"
+    else:
+        reason = ""
+    names = ", ".join(f"{name}.gz" for name in FILES.values())
+    raise DataError(
+        f"MNIST not found in {', '.join(map(str, tried))}{reason}; put {names} in one of these "
+        "folders, or pass --data-dir DIR (data_dir=DIR)"
+    )
