@@ -1,0 +1,30 @@
+"""The README's hand-written training loop runs as written and learns."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+from conftest import REPO
+
+
+def test_readme_loop_runs() -> None:
+    text = (REPO / "README.md").read_text()
+    marker = text.index("<!-- readme-loop")
+    block = re.search(r"```python\n(.*?)```", text[marker:], re.S)
+    assert block is not None
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(block.group(1), "README.md", "exec"), {})  # our own README, not a file we load
+    last = printed.getvalue().strip().splitlines()[-1]
+    assert float(last.rsplit(" ", 1)[1]) >= 0.95
+
+
+def test_readme_quickstart_is_two_commands() -> None:
+    text = (REPO / "README.md").read_text()
+    quickstart = text.split("## Quickstart", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    assert quickstart.strip().splitlines() == [
+        "pip install . && chainrule train",
+        'pip install ".[test]" && python -m pytest',
+    ]
