@@ -3,8 +3,6 @@
 Run: python examples/train_by_hand.py   (about 2 seconds on the shipped 8x8 digits)
 """
 
-import numpy as np
-
 import chainrule as cr
 from chainrule import nn, optim
 from chainrule.data import DataLoader, load_digits, train_val_split

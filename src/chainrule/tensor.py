@@ -298,7 +298,7 @@ class Tensor:
                 )
             seed = np.ones(self.shape, dtype=self.dtype)
         else:
-            seed = np.asarray(_data(gradient), dtype=self.dtype)
+            seed = np.array(_data(gradient), dtype=self.dtype)  # a copy: it may become .grad
             if seed.shape != self.shape:
                 raise ShapeError(f"gradient has shape {seed.shape}, tensor has {self.shape}")
         if not self._leaf and self._node is None:
@@ -338,16 +338,20 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def _accumulate_leaf(t: Tensor, grad: Array) -> None:
-    if t.grad is None:
-        t.grad = np.array(grad, dtype=t.dtype, copy=True)  # own it: grad may alias another's
-    else:
+def _accumulate_leaf(t: Tensor, grad: Array, adopted: set[int]) -> None:
+    if t.grad is not None:
         t.grad += grad
+    elif grad.base is None and grad.flags.writeable and id(grad) not in adopted:
+        t.grad = grad  # a fresh array no one else holds: adopt it instead of copying
+        adopted.add(id(grad))
+    else:
+        t.grad = np.array(grad, dtype=t.dtype, copy=True)  # a view or shared: own a copy
 
 
 def _run_backward(root: Tensor, seed: Array, retain_graph: bool) -> None:
+    adopted: set[int] = set()  # arrays now owned as some leaf's .grad: never adopt twice
     if root._node is None:  # backward() on a leaf: d(root)/d(root) = 1
-        _accumulate_leaf(root, seed)
+        _accumulate_leaf(root, seed, adopted)
         return
     pending: dict[int, Array] = {id(root): seed}
     for t in _topological_order(root):
@@ -355,7 +359,7 @@ def _run_backward(root: Tensor, seed: Array, retain_graph: bool) -> None:
         if grad_out is None:
             continue  # no path from root reaches t through a differentiable input
         if t._retain:
-            _accumulate_leaf(t, grad_out)
+            _accumulate_leaf(t, grad_out, adopted)
         node = t._node
         if node is None:
             raise ChainruleError(_FREED)
@@ -373,7 +377,7 @@ def _run_backward(root: Tensor, seed: Array, retain_graph: bool) -> None:
                     f"{grad.dtype} for an input of shape {parent.shape} and dtype {parent.dtype}"
                 )
             if parent._leaf:
-                _accumulate_leaf(parent, grad)
+                _accumulate_leaf(parent, grad, adopted)
             elif id(parent) in pending:
                 pending[id(parent)] = pending[id(parent)] + grad
             else:

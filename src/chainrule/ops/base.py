@@ -33,7 +33,9 @@ class Function:
     """A differentiable primitive. Subclasses define ``forward`` and ``backward`` as staticmethods.
 
     ``forward(ctx, *arrays, **options) -> Array``; ``backward(ctx, grad_out) -> one gradient per
-    array input`` (``None`` where ``ctx.needs_input_grad`` says it is not needed).
+    array input`` (``None`` where ``ctx.needs_input_grad`` says it is not needed). A gradient is a
+    new array or a view, never an array saved in ctx: the engine may adopt a fresh gradient as a
+    leaf's ``.grad`` and accumulate into it in place.
     """
 
     differentiable: ClassVar[bool] = True
