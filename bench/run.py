@@ -11,102 +11,69 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import chainrule as cr
-from bench.common import REPO, ceiling, has_torch, load_data, machine, threads
+from bench.common import REPO, ceiling, has_torch, load_data, machine
 from bench.models import (
     chainrule_cnn,
     chainrule_mlp,
     inference_flops_per_sample,
-    torch_twin,
     train_flops_per_sample,
 )
-from chainrule import functional as F
-from chainrule import optim
+from bench.worker import serve
 
 BATCH = 128
 
 
-def chainrule_steps(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[Callable, Callable]:
-    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+class Worker:
+    """A library in its own process (see worker.py), driven over a pipe."""
 
-    def train(xb: np.ndarray, yb: np.ndarray) -> None:
-        loss = F.cross_entropy(model(cr.tensor(xb)), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    def __init__(self, lib: str, kind: str, n_threads: int, optimizer: str = "sgd") -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=serve, args=(child, lib, kind, n_threads, optimizer), daemon=True
+        )
+        self.process.start()
+        self.conn.recv()  # 'ready'
 
-    def infer(xb: np.ndarray) -> None:
-        with cr.no_grad():
-            model(cr.tensor(xb))
+    def ask(self, *command: Any) -> Any:
+        self.conn.send(command)
+        return self.conn.recv()
 
-    return train, infer
-
-
-def torch_steps(net: Any) -> tuple[Callable, Callable]:
-    import torch
-
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-
-    def train(xb: Any, yb: Any) -> None:
-        loss = torch.nn.functional.cross_entropy(net(xb), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    def infer(xb: Any) -> None:
-        with torch.no_grad():
-            net(xb)
-
-    return train, infer
+    def close(self) -> None:
+        self.conn.send(("quit",))
+        self.process.join()
 
 
 def throughput(
     kind: str, n_threads: int, rounds: int, steps: int, x: np.ndarray, y: np.ndarray
 ) -> dict[str, float]:
-    """Median samples/s of training and inference steps, libraries alternating round by round."""
-    cr.manual_seed(0)
-    model = chainrule_mlp() if kind == "mlp" else chainrule_cnn()
+    """Median samples/s of training and inference, the libraries alternating round by round."""
+    libs = ["chainrule", "torch"] if has_torch() else ["chainrule"]
+    workers = {lib: Worker(lib, kind, n_threads) for lib in libs}
     batches = [(x[i : i + BATCH], y[i : i + BATCH]) for i in range(0, steps * BATCH, BATCH)]
-    infer_batch = x[:1000]
-    libs: dict[str, tuple[Callable, Callable, list, Any]] = {}
-    libs["chainrule"] = (*chainrule_steps(model, x, y), batches, infer_batch)
-    if has_torch():
-        import torch
-
-        net = torch_twin(model)
-        t_batches = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in batches]
-        libs["torch"] = (*torch_steps(net), t_batches, torch.from_numpy(infer_batch))
-    results: dict[str, dict[str, list[float]]] = {k: {"train": [], "infer": []} for k in libs}
-    with threads(n_threads):
-        for train, infer, data, xi in libs.values():  # warm-up: first-touch memory
-            for xb, yb in data[:3]:
-                train(xb, yb)
-            infer(xi)
+    results: dict[str, list[float]] = {f"{lib}_{w}": [] for lib in libs for w in ("train", "infer")}
+    try:
+        for worker in workers.values():  # warm-up: memory touched the first time is slow here
+            worker.ask("train", batches[:3])
+            worker.ask("infer", x[:1000], 1)
         for _ in range(rounds):
-            for lib, (train, infer, data, xi) in libs.items():
-                started = time.perf_counter()
-                for xb, yb in data:
-                    train(xb, yb)
-                results[lib]["train"].append(len(data) * BATCH / (time.perf_counter() - started))
-                started = time.perf_counter()
-                for _ in range(3):
-                    infer(xi)
-                results[lib]["infer"].append(3 * len(xi) / (time.perf_counter() - started))
-    return {
-        f"{lib}_{what}": statistics.median(values)
-        for lib, parts in results.items()
-        for what, values in parts.items()
-    }
+            for lib, worker in workers.items():
+                results[f"{lib}_train"].append(worker.ask("train", batches))
+                results[f"{lib}_infer"].append(worker.ask("infer", x[:1000], 3))
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return {key: statistics.median(values) for key, values in results.items()}
 
 
 def peak_memory(lib: str) -> float:
@@ -119,82 +86,14 @@ def peak_memory(lib: str) -> float:
 
 def time_to_accuracy(
     lib: str, kind: str, target: float, max_epochs: int, data: tuple[np.ndarray, ...]
-) -> tuple[float | None, int]:
-    """Training seconds (evaluation excluded) until test accuracy reaches target.
-
-    MLP: the CLI's MNIST recipe (SGD, Nesterov momentum 0.9, lr 0.05 × 0.3 every 4 epochs,
-    batch 128). CNN: Adam lr 1e-3, batch 128. Same initial weights and batch order for both.
-    """
-    x, y, x_te, y_te = data
-    cr.manual_seed(0)
-    model = chainrule_mlp() if kind == "mlp" else chainrule_cnn()
-    rng = np.random.default_rng(0)
-    if lib == "chainrule":
-        if kind == "mlp":
-            opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
-        else:
-            opt = optim.Adam(model.parameters(), lr=1e-3)
-
-        def step(xb: np.ndarray, yb: np.ndarray) -> None:
-            loss = F.cross_entropy(model(cr.tensor(xb)), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-
-        def accuracy() -> float:
-            model.eval()
-            with cr.no_grad():
-                pred = np.concatenate(
-                    [
-                        model(cr.tensor(x_te[i : i + 1000])).data.argmax(1)
-                        for i in range(0, len(x_te), 1000)
-                    ]
-                )
-            model.train()
-            return float((pred == y_te).mean())
-
-        def set_lr(lr: float) -> None:
-            opt.param_groups[0]["lr"] = lr
-    else:
-        import torch
-
-        net = torch_twin(model)
-        if kind == "mlp":
-            topt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, nesterov=True)
-        else:
-            topt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        xt, yt, xte = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(x_te)
-
-        def step(xb: Any, yb: Any) -> None:
-            loss = torch.nn.functional.cross_entropy(net(xb), yb)
-            topt.zero_grad()
-            loss.backward()
-            topt.step()
-
-        def accuracy() -> float:
-            with torch.no_grad():
-                pred = torch.cat(
-                    [net(xte[i : i + 1000]).argmax(1) for i in range(0, len(x_te), 1000)]
-                )
-            return float((pred.numpy() == y_te).mean())
-
-        def set_lr(lr: float) -> None:
-            topt.param_groups[0]["lr"] = lr
-
-        x, y = xt, yt
-    seconds = 0.0
-    for epoch in range(1, max_epochs + 1):
-        if kind == "mlp":
-            set_lr(0.05 * 0.3 ** ((epoch - 1) // 4))
-        order = rng.permutation(len(y))
-        started = time.perf_counter()
-        for start in range(0, len(order), BATCH):
-            index = order[start : start + BATCH]
-            step(x[index], y[index])
-        seconds += time.perf_counter() - started
-        if accuracy() >= target:
-            return seconds, epoch
-    return None, max_epochs
+) -> tuple[float | None, int, list[float]]:
+    """MLP: the CLI's MNIST recipe (SGD, Nesterov momentum 0.9, lr 0.05 × 0.3 every 4 epochs,
+    batch 128). CNN: Adam lr 1e-3, batch 128. Same initial weights and batch order for both."""
+    worker = Worker(lib, kind, 2, "sgd" if kind == "mlp" else "adam")
+    try:
+        return worker.ask("time_to", data, target, max_epochs, kind == "mlp")
+    finally:
+        worker.close()
 
 
 def ratio(ours: float | None, theirs: float | None, higher_is_better: bool) -> float | None:
@@ -250,9 +149,8 @@ def main() -> None:
                 if kind == "mlp"
                 else tuple(a.reshape(-1, 1, 28, 28) if a.ndim == 2 else a for a in data)
             )
-            with threads(2):
-                ours = time_to_accuracy("chainrule", kind, target, max_epochs, kind_data)
-                theirs = time_to_accuracy("torch", kind, target, max_epochs, kind_data)
+            ours = time_to_accuracy("chainrule", kind, target, max_epochs, kind_data)
+            theirs = time_to_accuracy("torch", kind, target, max_epochs, kind_data)
             report[f"{kind}_time_to_{target}"] = {"chainrule": ours, "torch": theirs}
             rows.append([f"W-{kind.upper()} seconds to {target:.0%} test acc (epochs), 2 threads",
                          f"{ours[0]:.1f} ({ours[1]})" if ours[0] else f"not in {ours[1]}",

@@ -86,14 +86,22 @@ def _read(stream: BinaryIO, bound: int, path: Path) -> np.ndarray:
         raise DataError(
             f"{path}: declares {shape_text} = {expected} bytes of data, more than the file can hold"
         )
-    data = stream.read(expected)
-    if len(data) < expected:
+    # Read straight into the array: no second copy of the data as a bytes object.
+    array = np.empty(dims, dtype=dtype)
+    view = memoryview(array.reshape(-1).view(np.uint8))
+    filled = 0
+    while filled < expected:
+        count = stream.readinto(view[filled:])  # type: ignore[attr-defined]
+        if not count:
+            break
+        filled += count
+    if filled < expected:
         raise DataError(
-            f"{path}: declares {shape_text} = {expected} bytes of data but holds {len(data)}"
+            f"{path}: declares {shape_text} = {expected} bytes of data but holds {filled}"
         )
     if stream.read(1):
         raise DataError(f"{path}: size mismatch: extra bytes after the {shape_text} data")
-    return np.frombuffer(data, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+    return array.astype(dtype.newbyteorder("="), copy=False)
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
