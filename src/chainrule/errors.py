@@ -17,6 +17,13 @@ class ConfigError(ChainruleError, ValueError):
     """A bad hyperparameter or option (learning rate, batch size, unknown name)."""
 
 
+class StateDictError(ChainruleError, KeyError):
+    """A state_dict whose names do not match the model's (missing or unexpected keys)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""  # KeyError would quote the message
+
+
 class FormatError(ChainruleError, ValueError):
     """A model or checkpoint file that is truncated, corrupt, foreign, too large or too new."""
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import ops
-from .errors import DataError, ShapeError
+from .errors import ConfigError, DataError, ShapeError
 from .random import default_generator
 from .tensor import Tensor, apply, tensor
 
@@ -25,7 +25,7 @@ def _reduce(loss: Tensor, reduction: Reduction) -> Tensor:
         return loss.sum()
     if reduction == "none":
         return loss
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise ConfigError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -48,7 +48,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
     if not 0 <= p < 1:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        raise ConfigError(f"dropout probability must be in [0, 1), got {p}")
     if not training or p == 0:
         return x
     keep = default_generator().random(x.shape, dtype=np.float32) >= p

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor
 from .init import init_layer
 from .module import Module, Parameter
@@ -137,7 +137,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
         if not 0 <= p < 1:
-            raise ValueError(f"Dropout probability must be in [0, 1), got {p}")
+            raise ConfigError(f"Dropout probability must be in [0, 1), got {p}")
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:

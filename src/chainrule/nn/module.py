@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import ShapeError
+from ..errors import ShapeError, StateDictError
 from ..tensor import Tensor
 
 Hook = Callable[["Module", tuple[Any, ...], Any], None]
@@ -187,7 +187,7 @@ class Module:
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(
+            raise StateDictError(
                 f"state_dict does not match {type(self).__name__}: missing {missing}, "
                 f"unexpected {unexpected}"
             )

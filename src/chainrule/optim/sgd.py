@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from .optimizer import Optimizer, check_hyperparameter, l1_l2_gradient
 
 
@@ -37,7 +38,7 @@ class SGD(Optimizer):
         check_hyperparameter("weight_decay", weight_decay)
         check_hyperparameter("l1", l1)
         if nesterov and momentum <= 0:
-            raise ValueError("nesterov momentum needs momentum > 0")
+            raise ConfigError("nesterov momentum needs momentum > 0")
         defaults = {
             "lr": lr,
             "momentum": momentum,
