@@ -280,7 +280,7 @@ def _num(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _factor(value: float) -> str:
+def factor(value: float) -> str:
     """A number inside a written-out product: negatives in parentheses, (-0.5)·(-1)."""
     return f"({_num(value)})" if value < 0 else _num(value)
 
@@ -316,8 +316,8 @@ def render_forward(rows: list[dict[str, Any]], activation: str, max_inputs: int 
     for row in rows:
         w = np.asarray(row["weights"])
         if small:
-            terms = " + ".join(f"{_factor(wi)}·{_factor(xi)}" for wi, xi in zip(w, x, strict=True))
-            written = f"{terms} + {_factor(row['bias'])} = {_num(row['z'])}"
+            terms = " + ".join(f"{factor(wi)}·{factor(xi)}" for wi, xi in zip(w, x, strict=True))
+            written = f"{terms} + {factor(row['bias'])} = {_num(row['z'])}"
             table.append([row["neuron"], _vector(row["inputs"]), _vector(row["weights"]),
                           _num(row["bias"]), written, _num(row["a"])])  # fmt: skip
         else:
@@ -347,10 +347,10 @@ def render_backward(rows: list[dict[str, Any]], x: Array, max_inputs: int = 4) -
     table = []
     for row in rows:
         slope = row["f'(z)"]
-        dz = f"{_factor(row['dL/da'])} · {_factor(slope)} = {_num(row['dL/dz'])}"
+        dz = f"{factor(row['dL/da'])} · {factor(slope)} = {_num(row['dL/dz'])}"
         grad_w = np.asarray(row["dL/dw"])
         if small:
-            dw = f"{_factor(row['dL/dz'])}·x = {_vector(row['dL/dw'])}"
+            dw = f"{factor(row['dL/dz'])}·x = {_vector(row['dL/dw'])}"
         else:
             dw = _largest(grad_w, "dL/dw")
         table.append([row["neuron"], _num(row["dL/da"]), _num(slope), dz, dw,
