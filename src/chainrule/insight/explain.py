@@ -181,6 +181,12 @@ def explain_model(
         f"input: {summarise_vector(np.asarray(x).reshape(-1))}",
         "",
     )
+    if isinstance(loss_fn, nn.CrossEntropyLoss):
+        out.add(
+            "cross-entropy after softmax: at the output, dL/dz_k = p_k - [k = label], "
+            "with p = softmax(z)",
+            "",
+        )
     for name in chosen:
         layer = dict(model.named_modules())[name]
         role = "first Linear layer" if name == first else "output layer"

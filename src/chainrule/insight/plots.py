@@ -78,6 +78,7 @@ def plot_training_curves(history: Any, path: str | Path) -> Path:
                 name = "validation" if prefix else "training"
                 ax.plot(x, values, style, markersize=3, label=f"{name} {label}")
         ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
