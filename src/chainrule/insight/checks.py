@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,7 @@ def builtin_architectures() -> list[Architecture]:
     archs = [
         Architecture(
             f"MLP 8-16-10 {activation}",
-            lambda activation=activation: models.build_mlp(8, 10, [16], activation=activation),
+            partial(models.build_mlp, 8, 10, [16], activation=activation),
             (8,),
             10,
         )

@@ -39,7 +39,7 @@ def _column(epochs: list[dict[str, Any]], key: str) -> list[float] | None:
     values = [e.get(key) for e in epochs]
     if any(v is None for v in values):
         return None
-    return [float(v) for v in values]
+    return [float(v) for v in values if v is not None]
 
 
 def _lr(epochs: list[dict[str, Any]]) -> float | None:

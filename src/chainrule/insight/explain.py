@@ -111,14 +111,15 @@ def explain_worked_example(
     before = {name: p.data.copy() for name, p in model.named_parameters()}
     grads = {name: p.grad.copy() for name, p in model.named_parameters() if p.grad is not None}
     optim.SGD(model.parameters(), lr=lr).step()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, p in model.named_parameters():
         for index in np.ndindex(p.shape):
-            w, g, new = before[name][index], grads[name][index], p.data[index]
+            w, g = float(before[name][index]), float(grads[name][index])
+            new = float(p.data[index])
             label = f"{name}[{', '.join(map(str, index))}]"
             written = f"{_n(w)} - {lr:g}·{factor(g)} = {_n(new)}"
-            rows.append({"parameter": label, "before": float(w), "dL/dw": float(g),
-                         "after": float(new), "w - lr·dL/dw": written})  # fmt: skip
+            rows.append({"parameter": label, "before": w, "dL/dw": g, "after": new,
+                         "w - lr·dL/dw": written})  # fmt: skip
     out.step = rows
     with no_grad():
         out.loss_after = F.mse_loss(model(Tensor(x)), target).item()
