@@ -31,6 +31,7 @@ def test_overfitting_named_with_turning_epoch() -> None:
     doctor = train([256, 256], lr=0.1, epochs=60, samples=200)
     assert [f.kind for f in doctor.findings] == ["overfitting"]
     message = doctor.findings[0].message
+    assert "verfitting from epoch" in message
     turn = int(message.split("from epoch ")[1].split(":")[0])
     assert 2 <= turn < 50
     assert f"stop at epoch {turn}" in doctor.findings[0].remedy

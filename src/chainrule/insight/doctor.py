@@ -192,11 +192,20 @@ def _overfitting(
     # generalises better.
     rising = n - turn >= 3 and val_loss[-1] >= (1 + rise) * best_val
     if rising and loss[-1] <= 0.5 * loss[turn - 1]:
+        held = val_acc is not None and val_acc[-1] >= val_acc[turn - 1] - 0.005
+        if held and val_acc is not None:
+            head = f"Mild overfitting from epoch {turn}"
+            tail = (
+                f" Validation accuracy held ({val_acc[turn - 1]:.1%} then, {val_acc[-1]:.1%} "
+                "now): the model grew more confident, not more accurate."
+            )
+        else:
+            head, tail = f"Overfitting from epoch {turn}", ""
         return Finding(
             "overfitting",
-            f"Overfitting from epoch {turn}: validation loss rose from {best_val:.4g} "
-            f"(epoch {turn}) to {val_loss[-1]:.4g} (epoch {n}) while training loss kept falling "
-            f"({loss[turn - 1]:.4g} to {loss[-1]:.4g}){gap}.",
+            f"{head}: validation loss rose from {best_val:.4g} (epoch {turn}) to "
+            f"{val_loss[-1]:.4g} (epoch {n}) while training loss kept falling "
+            f"({loss[turn - 1]:.4g} to {loss[-1]:.4g}){gap}.{tail}",
             f"stop at epoch {turn} (--epochs {turn}, or --early-stopping 3 to keep the best "
             "weights), or regularise: L2 (--weight-decay 5e-4) or dropout (--dropout 0.3); "
             "more training data helps most.",
