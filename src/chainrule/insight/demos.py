@@ -128,12 +128,12 @@ def demo_vanishing(
     runs = []
     manual_seed(seed)
     sigmoid = _normal_weights(build_mlp(64, 10, hidden, activation="sigmoid"), 0.1)
-    name = f"{depth} x sigmoid, N(0, 0.1²)"
+    name = f"{depth} x sigmoid, N(0, 0.1²), lr 0.1"
     _say(verbose, f"training {name} for {epochs} epochs ...")
     runs.append(_train(name, sigmoid, data, lr=0.1, momentum=0.9, epochs=epochs, seed=seed))
     manual_seed(seed)
     relu = build_mlp(64, 10, hidden, activation="relu", init="he")
-    name = f"{depth} x ReLU, He init"
+    name = f"{depth} x ReLU, He init, lr 0.01"
     _say(verbose, f"training {name} for {epochs} epochs ...")
     runs.append(_train(name, relu, data, lr=0.01, momentum=0.9, epochs=epochs, seed=seed))
     if verbose:
