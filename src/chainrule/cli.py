@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model_path", metavar="MODEL", help="a model file from train --out")
     _add_data_flags(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    # --- insight (chainrule.insight): train --monitor/--plot; explain, gradcheck, demo, report ---
+    _add_insight_train_flags(train)
+    _add_insight_commands(commands)
+    # --- end insight ---
     return parser
 
 
@@ -114,15 +119,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         _make_folder(out)
-    result = train_run(overrides, verbose=0 if args.quiet else 1)
+    callbacks = _insight_train_callbacks(args)  # insight: --monitor (and --plot's checks)
+    result = train_run(overrides, callbacks=callbacks, verbose=0 if args.quiet else 1)
     print(
         f"test accuracy {result.test_accuracy:.4f}  test loss {result.test_loss:.4f}  "
         f"({len(result.history)} epochs, {result.seconds:.1f} s)"
     )
+    insight = _insight_after_train(args, result, callbacks)  # insight: doctor, gradient flow
     if out is not None:
         save(result.model, out / "model.npz", metadata={"config": result.config})
-        atomic_write_json(out / "metrics.json", result.metrics())
+        atomic_write_json(out / "metrics.json", {**result.metrics(), **insight})
         print(f"wrote {out / 'metrics.json'} and {out / 'model.npz'}")
+        _insight_write_plots(args, out, result.history, insight)  # insight: --plot
     return 0
 
 
@@ -155,6 +163,212 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(tabulate(rows, headers=headers))
     print(f"test accuracy {result['accuracy']:.4f}  test loss {result['loss']:.4f}")
     return 0
+
+
+# ------------------------------------------------------------------------------------ insight
+# chainrule.insight on the command line: train --monitor/--plot and the doctor's findings;
+# explain, gradcheck, demo and report. Each is a thin call into chainrule.insight.
+
+
+def _add_insight_train_flags(train: argparse.ArgumentParser) -> None:
+    train.add_argument(
+        "--monitor",
+        action="store_true",
+        help="record gradient flow per layer (GradientMonitor) into metrics.json and diagnose it",
+    )
+    train.add_argument(
+        "--monitor-every", type=_positive_int, default=10, metavar="K", help="sample every K steps"
+    )
+    train.add_argument(
+        "--plot", action="store_true", help="write training (and gradient-flow) PNGs to --out"
+    )
+
+
+def _add_insight_commands(commands: Any) -> None:
+    from .train.recipes import DATASETS
+
+    explain = commands.add_parser(
+        "explain", help="forward and backward tables of the chain rule, with real numbers"
+    )
+    explain.add_argument("--activation", choices=("sigmoid", "relu", "tanh"), default="sigmoid")
+    explain.add_argument("--lr", type=float, default=0.1, help="learning rate of the one step")
+    explain.add_argument("--seed", type=int, default=0, help="draws the worked example's weights")
+    explain.add_argument("--model", metavar="PATH", help="a model file from train --out")
+    explain.add_argument("--sample", type=int, default=0, metavar="N", help="test sample index")
+    explain.add_argument("--top", type=_positive_int, default=10, help="neurons shown per layer")
+    explain.add_argument("--dataset", choices=DATASETS, help="default: the model's own")
+    explain.add_argument("--data-dir", help="folder with the four MNIST-layout IDX files")
+    explain.set_defaults(handler=cmd_explain)
+
+    check = commands.add_parser(
+        "gradcheck", help="check backprop against finite differences on the built-in models"
+    )
+    check.add_argument("--samples", type=_positive_int, default=4, help="random samples")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument(
+        "--max-elements", type=_positive_int, default=64, help="elements checked per tensor"
+    )
+    check.set_defaults(handler=cmd_gradcheck)
+
+    demo = commands.add_parser("demo", help="see vanishing or exploding gradients, and cures")
+    demo.add_argument("name", choices=("vanishing", "exploding"))
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(handler=cmd_demo)
+
+    report = commands.add_parser(
+        "report", help="doctor's findings, gradient-flow diagnosis and plots of a finished run"
+    )
+    report.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by train --out")
+    report.add_argument("--no-plot", action="store_true", help="do not draw the PNGs")
+    report.set_defaults(handler=cmd_report)
+
+
+def _insight_train_callbacks(args: argparse.Namespace) -> list[Any]:
+    """The train callbacks --monitor asks for; checks --plot before any training is spent."""
+    if getattr(args, "plot", False):
+        from .insight.plots import require_matplotlib
+
+        if not args.out:
+            raise ConfigError("--plot needs --out DIR to write its PNG files into")
+        require_matplotlib()
+    if not getattr(args, "monitor", False):
+        return []
+    from .insight import GradientMonitor
+
+    return [GradientMonitor(every=args.monitor_every, verbose=False)]
+
+
+def _insight_after_train(
+    args: argparse.Namespace, result: Any, callbacks: list[Any]
+) -> dict[str, Any]:
+    """Print the monitor's diagnosis and the doctor's findings; return them for metrics.json."""
+    from .insight import GradientMonitor, diagnose_history, doctor_report
+
+    extra: dict[str, Any] = {}
+    findings = diagnose_history(result.history)
+    extra["doctor"] = [f.to_dict() for f in findings]
+    monitor = next((c for c in callbacks if isinstance(c, GradientMonitor)), None)
+    if monitor is not None:
+        extra["gradient_flow"] = monitor.to_dict()
+    if not args.quiet:
+        if monitor is not None:
+            print(monitor.report() or "gradient flow: healthy (nothing to report)")
+        print(doctor_report(result.history, findings))
+    return extra
+
+
+def _insight_write_plots(
+    args: argparse.Namespace, out: Path, history: Any, extra: dict[str, Any]
+) -> None:
+    if not getattr(args, "plot", False):
+        return
+    from .insight.plots import write_plots
+
+    written = write_plots(out, history, extra.get("gradient_flow"))
+    print("wrote " + " and ".join(str(p) for p in written))
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .insight.explain import explain_model, explain_worked_example
+
+    if args.model is None:
+        print(explain_worked_example(args.activation, args.lr, args.seed))
+        return 0
+    from .serialization import load, read_header
+    from .train.recipes import load_dataset, loss_for
+
+    model = load(args.model)
+    saved = read_header(args.model).get("metadata", {}).get("config", {})
+    dataset = args.dataset or saved.get("dataset") or "digits"
+    data = load_dataset(dataset, args.data_dir or saved.get("data_dir"))
+    if not 0 <= args.sample < len(data.x_test):
+        raise ConfigError(
+            f"--sample {args.sample} is out of range: {dataset} has {len(data.x_test)} test "
+            f"samples (0..{len(data.x_test) - 1})"
+        )
+    title = f"{dataset} test sample {args.sample}: "
+    explanation = explain_model(
+        model,
+        data.x_test[args.sample],
+        int(data.y_test[args.sample]),
+        loss_for(data, model),
+        top=args.top,
+        title=title,
+    )
+    print(explanation)
+    return 0
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from .insight import checks
+
+    archs = checks.builtin_architectures()
+    failed = []
+    for arch in archs:
+        result = checks.check_architecture(
+            arch, samples=args.samples, seed=args.seed, max_elements=args.max_elements
+        )
+        print(f"{arch.name}, cross-entropy on {args.samples} random samples:")
+        print(result)
+        print()
+        if not result.passed:
+            failed.append(arch.name)
+    if failed:
+        print(f"gradcheck FAILED for {', '.join(failed)}")
+        return 1
+    print(f"gradcheck passed for all {len(archs)} architectures")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .insight.demos import demo_exploding, demo_vanishing
+
+    demo = demo_vanishing if args.name == "vanishing" else demo_exploding
+    demo(seed=args.seed)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from .insight import Finding, doctor_report, format_findings
+    from .insight.plots import matplotlib_available, write_plots
+
+    folder = Path(args.run_dir)
+    path = folder / "metrics.json"
+    try:
+        metrics = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ChainruleError(
+            f"{path} does not exist: give a folder written by train --out"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ChainruleError(f"cannot read {path}: {exc}") from exc
+    history = metrics.get("history") or []
+    accuracy = metrics.get("test_accuracy")
+    print(
+        f"run {folder}: {metrics.get('model', '?')} on {metrics.get('dataset', '?')}, "
+        f"{len(history)} epochs"
+        + (f", test accuracy {accuracy:.4f}" if isinstance(accuracy, float) else "")
+    )
+    print(doctor_report(history))
+    flow = metrics.get("gradient_flow")
+    if flow:
+        diagnosis = [Finding.from_dict(d) for d in flow.get("diagnosis", [])]
+        print(format_findings(diagnosis, "gradient flow") or "gradient flow: healthy")
+    else:
+        print("gradient flow: not recorded (train with --monitor)")
+    if args.no_plot or not history:
+        return 0
+    if not matplotlib_available():
+        print("no plots: matplotlib is not installed (pip install 'chainrule[plot]')")
+        return 0
+    written = write_plots(folder, history, flow)
+    print("wrote " + " and ".join(str(p) for p in written))
+    return 0
+
+
+# ------------------------------------------------------------------------------------ end insight
 
 
 def main(argv: Sequence[str] | None = None) -> int:

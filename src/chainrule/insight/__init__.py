@@ -1,0 +1,36 @@
+"""Seeing backpropagation work: tables of the chain rule, gradient flow, the training doctor.
+
+- ``Tracer`` / ``trace`` / ``trace_layer``: forward and backward tables per neuron (tables.py).
+- ``GradientMonitor``: a fit() callback recording gradient flow and diagnosing it.
+- ``diagnose_history`` / ``Doctor``: under- and overfitting, learning-rate problems.
+- ``plots``: training curves and gradient flow as PNG files (needs matplotlib, imported lazily).
+- ``demos``, ``checks``, ``explain``: what ``chainrule demo``, ``gradcheck``, ``explain`` run.
+"""
+
+from .doctor import Doctor, diagnose_history, doctor_report
+from .findings import Finding, format_findings
+from .gradient_flow import (
+    GradientMonitor,
+    dead_fraction,
+    diagnose_records,
+    saturated_fraction,
+    suggest_clip_norm,
+)
+from .tables import Tracer, local_derivative, trace, trace_layer
+
+__all__ = [
+    "Doctor",
+    "Finding",
+    "GradientMonitor",
+    "Tracer",
+    "dead_fraction",
+    "diagnose_history",
+    "diagnose_records",
+    "doctor_report",
+    "format_findings",
+    "local_derivative",
+    "saturated_fraction",
+    "suggest_clip_norm",
+    "trace",
+    "trace_layer",
+]
