@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import tensor as tensor_module
 from ..errors import ConfigError, NonFiniteError
 from ..nn import Module
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor, _anomaly_hooks, no_grad
 
 if TYPE_CHECKING:
     from .callbacks import Callback
@@ -60,15 +59,15 @@ def first_nonfinite_layer(model: Module, x: np.ndarray) -> str | None:
 
     leaves = [m for m in model.modules() if not m._modules]
     handles = [m.register_forward_hook(hook) for m in leaves]
-    anomaly_hooks = list(tensor_module._anomaly_hooks)
-    tensor_module._anomaly_hooks.clear()  # detect_anomaly would stop at the op, before the hook
+    anomaly_hooks = list(_anomaly_hooks)
+    _anomaly_hooks.clear()  # detect_anomaly would stop at the op, before the hook saw the layer
     was_training = model.training
     try:
         with no_grad(), np.errstate(all="ignore"):
             model.eval()(Tensor(np.asarray(x, dtype=np.float32)))
     finally:
         model.train(was_training)
-        tensor_module._anomaly_hooks.extend(anomaly_hooks)
+        _anomaly_hooks.extend(anomaly_hooks)
         for handle in handles:
             handle.remove()
     return found[0] if found else None
