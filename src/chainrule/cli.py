@@ -192,6 +192,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _interrupted(out: Path | None, when: str, saved: bool, intact: bool = False) -> int:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # exiting already: more Ctrl-C changes nothing
     if not saved or out is None:
         print(f"chainrule: interrupted {when}; nothing saved (--out DIR makes a run resumable)",
               file=sys.stderr)  # fmt: skip
@@ -284,7 +287,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .train.recipes import load_dataset, loss_for
 
     model = load(args.model_path)
-    saved = read_header(args.model_path).get("metadata", {}).get("config", {})
+    metadata = read_header(args.model_path).get("metadata")  # read from a file: check types
+    saved = metadata.get("config") if isinstance(metadata, dict) else None
+    if not isinstance(saved, dict):
+        saved = {}
+    saved = {k: v for k, v in saved.items() if isinstance(v, str)}
     dataset = args.dataset or saved.get("dataset") or "digits"
     data = load_dataset(dataset, args.data_dir or saved.get("data_dir"))
     loss_fn = loss_for(data, model)
@@ -313,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chainrule: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # no traceback from a Ctrl-C during exit
         print("chainrule: interrupted", file=sys.stderr)
         return 130
 

@@ -310,10 +310,18 @@ def _write_archive(path: str | os.PathLike[str], header: dict[str, Any], arrays:
     text = json.dumps(header, indent=1, allow_nan=True)
 
     def write(handle: Any) -> None:
-        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive = zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED)
+        try:
             archive.writestr("header.json", text)
             for i, array in enumerate(arrays):
                 archive.writestr(f"t{i}.npy", _npy_bytes(np.asarray(array)))
+        except BaseException:
+            # Abandon the archive (atomic_open deletes the temporary file): ZipFile.close()
+            # would write a directory, or raise a ValueError of its own in the middle of a
+            # member, hiding the real error (a full disk, a second Ctrl-C).
+            archive.fp = None
+            raise
+        archive.close()
 
     atomic_write_with(path, write)
 

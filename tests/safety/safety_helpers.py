@@ -35,8 +35,7 @@ def run_cli(*args: str, optimize: bool = False, **kwargs: Any) -> subprocess.Com
         capture_output=True,
         text=True,
         timeout=120,
-        env=env(),
-        **kwargs,
+        **{"env": env(), **kwargs},
     )
 
 

@@ -198,7 +198,9 @@ def fit(
         checkpointer.restore(state)
         if verbose > 0:
             print(f"resuming at epoch {state.epoch}, step {state.step} from {checkpointer.path}")
-    with checkpointer, detect_anomaly() if anomaly else contextlib.nullcontext():
+    # NumPy's overflow warnings would only repeat, less precisely, what the guard reports.
+    quiet_numpy = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+    with checkpointer, quiet_numpy, detect_anomaly() if anomaly else contextlib.nullcontext():
         return run_epochs(
             state, callbacks, validation_data, clip_norm, verbose, guard, checkpointer
         )

@@ -15,8 +15,15 @@ from typing import Any
 import numpy as np
 
 from .. import nn, optim
-from ..data import load_breast_cancer, load_digits, load_idx_folder, load_mnist, train_val_split
-from ..errors import ConfigError
+from ..data import (
+    check_finite,
+    load_breast_cancer,
+    load_digits,
+    load_idx_folder,
+    load_mnist,
+    train_val_split,
+)
+from ..errors import ConfigError, DataError
 from ..models import build_mlp
 from ..random import manual_seed
 from .callbacks import Callback, EarlyStopping, LRSchedule
@@ -61,6 +68,13 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
             raise ConfigError("--dataset idx needs --data-dir DIR holding the four IDX files")
         loader = load_mnist if name == "mnist" else load_idx_folder
         (x_train, y_train), (x_test, y_test) = loader(data_dir)
+        if len(x_train) == 0 or len(x_test) == 0:
+            raise DataError(
+                f"{name} data set is empty ({len(x_train)} training, {len(x_test)} test samples)"
+            )
+        # Rows as in the files, before the validation split reorders them.
+        check_finite(x_train, name=f"{name} training images")
+        check_finite(x_test, name=f"{name} test images")
         num_classes = int(max(y_train.max(), y_test.max())) + 1
         h, w = x_train.shape[1:3]
         # (N, H, W) -> (N, 1, H, W): one channel, so the same arrays feed an MLP or a CNN.
