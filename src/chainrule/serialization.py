@@ -180,10 +180,19 @@ SIZE_RULES: dict[str, SizeRule] = {
     "Normalize": _normalize_sizes,
     **dict.fromkeys(
         ("ReLU", "Sigmoid", "Tanh", "Identity", "LeakyReLU", "Softmax", "LogSoftmax", "Flatten",
-         "Dropout", "MaxPool2d", "AvgPool2d", "Sequential"),
+         "Unflatten", "Dropout", "MaxPool2d", "AvgPool2d", "Sequential"),
         _no_tensors,
     ),
 }  # fmt: skip
+
+
+def _size_rule(name: str, cls: type[nn.Module]) -> SizeRule | None:
+    """SIZE_RULES, or a layer's own ``tensor_shapes(config)`` static method (a new layer can
+    describe itself there instead of being added here)."""
+    rule = SIZE_RULES.get(name)
+    if rule is None:
+        rule = getattr(cls, "tensor_shapes", None)
+    return rule if callable(rule) else None
 
 
 def _check_config(cls: type[nn.Module], name: str, config: dict[str, Any]) -> None:
@@ -198,16 +207,21 @@ def _check_config(cls: type[nn.Module], name: str, config: dict[str, Any]) -> No
         default = param.default
         if isinstance(default, bool):
             ok = isinstance(value, bool)
-        elif isinstance(default, int | float):
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            ok = ok and (isinstance(value, int) or not isinstance(default, int))
-            ok = ok and math.isfinite(value)
-        elif isinstance(default, str):
-            ok = isinstance(value, str)
+        elif isinstance(default, int | float | str):
+            # The default's type, or a list of it (Conv2d saves stride=1 as [1, 1]).
+            ok = all(_like(v, default) for v in (value if isinstance(value, list) else [value]))
         else:
             ok = True  # no default or a structured one: the size rule checks what matters
         if not ok:
             raise FormatError(f"{name}: argument {key!r} must be like {default!r}, got {value!r}")
+
+
+def _like(value: Any, default: Any) -> bool:
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) if isinstance(default, int) else math.isfinite(value)
 
 
 def _is_plain_json(value: Any) -> bool:
@@ -227,7 +241,7 @@ def _entry(architecture: Any, depth: int) -> tuple[str, type[nn.Module], dict[st
         raise FormatError("architecture entry is not an object with a 'type'")
     name = architecture["type"]
     cls = LAYER_TYPES.get(name)
-    if cls is None or name not in SIZE_RULES:
+    if cls is None or _size_rule(name, cls) is None:
         raise FormatError(f"unknown layer type {name!r} in model file")
     config = architecture.get("config", {})
     if not isinstance(config, dict):
@@ -244,7 +258,16 @@ def declared_tensors(architecture: Any, prefix: str = "", depth: int = 0) -> dic
     """The shape of every parameter and buffer the architecture would create, by dotted name,
     computed from the configs without building (or allocating) anything."""
     name, cls, config = _entry(architecture, depth)
-    shapes = {f"{prefix}{key}": shape for key, shape in SIZE_RULES[name](config).items()}
+    rule = _size_rule(name, cls)
+    if rule is None:  # _entry checked it; this keeps type checkers informed
+        raise FormatError(f"unknown layer type {name!r} in model file")
+    try:
+        declared = rule(config)
+    except FormatError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"bad arguments for {name} in model file: {exc}") from exc
+    shapes = {f"{prefix}{key}": tuple(shape) for key, shape in declared.items()}
     if cls is nn.Sequential:
         layers = architecture.get("layers")
         if not isinstance(layers, list):
@@ -259,8 +282,11 @@ def describe(model: nn.Module) -> dict[str, Any]:
     name = type(model).__name__
     if LAYER_TYPES.get(name) is not type(model):
         raise FormatError(f"cannot save a {name}: only chainrule.nn layers can be described")
-    if name not in SIZE_RULES:
-        raise FormatError(f"cannot save a {name}: serialization.SIZE_RULES has no rule for it")
+    if _size_rule(name, type(model)) is None:
+        raise FormatError(
+            f"cannot save a {name}: it has no size rule (serialization.SIZE_RULES, or a "
+            "tensor_shapes(config) static method on the class)"
+        )
     entry: dict[str, Any] = {"type": name, "config": model.config()}
     if isinstance(model, nn.Sequential):
         entry["layers"] = [describe(child) for child in model]
