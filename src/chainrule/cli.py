@@ -250,8 +250,9 @@ def _saved_settings(metadata: Any, path: Path) -> tuple[dict[str, Any], dict[str
     options = metadata.get("options", {}) if isinstance(metadata, dict) else None
     if not isinstance(config, dict) or not isinstance(options, dict):
         raise FormatError(f"{path} holds no run settings (not written by chainrule train)")
-    if set(config) != set(BASE_CONFIG):
-        raise FormatError(f"{path}: saved settings {sorted(config)} are not chainrule train's")
+    unknown = sorted(set(config) - set(BASE_CONFIG))
+    if unknown:
+        raise FormatError(f"{path}: saved settings {unknown} are not chainrule train's")
     for key, value in config.items():
         default = BASE_CONFIG[key]
         if isinstance(default, bool):
@@ -263,7 +264,8 @@ def _saved_settings(metadata: Any, path: Path) -> tuple[dict[str, Any], dict[str
                 isinstance(v, int) and not isinstance(v, bool) for v in value
             )
         else:
-            ok = value is None or isinstance(value, str | int | float)
+            scalars = value if isinstance(value, list) else [value]
+            ok = all(v is None or isinstance(v, str | int | float) for v in scalars)
         if not ok:
             raise FormatError(f"{path}: saved setting {key!r} = {value!r} is not valid")
     every = options.get("checkpoint_every")

@@ -15,14 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import nn, optim
-from ..data import (
-    check_finite,
-    load_breast_cancer,
-    load_digits,
-    load_idx_folder,
-    load_mnist,
-    train_val_split,
-)
+from ..data import load_breast_cancer, load_digits, load_idx_folder, load_mnist, train_val_split
+from ..data.loader import check_finite
 from ..errors import ConfigError, DataError
 from ..models import build_mlp
 from ..random import manual_seed
