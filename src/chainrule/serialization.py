@@ -573,14 +573,14 @@ class _Archive:
                         f"{dtype} {list(shape)}"
                     )
                 array = np.empty(shape, dtype=dtype)
-                view = memoryview(array.reshape(-1).view(np.uint8))
+                raw = array.reshape(-1).view(np.uint8)  # the array's bytes, filled in place
                 sha = hashlib.sha256()
                 filled = 0
-                while filled < len(view):
-                    chunk = stream.read(min(1 << 20, len(view) - filled))
+                while filled < raw.size:
+                    chunk = stream.read(min(1 << 20, raw.size - filled))
                     if not chunk:
                         raise FormatError(f"{what} is truncated")
-                    view[filled : filled + len(chunk)] = chunk
+                    raw[filled : filled + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
                     sha.update(chunk)
                     filled += len(chunk)
                 if stream.read(1):  # also makes zipfile check the member's CRC-32
