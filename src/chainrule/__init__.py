@@ -8,6 +8,7 @@ from . import functional, nn, optim
 from .errors import ChainruleError
 from .gradcheck import GradcheckResult, gradcheck
 from .random import manual_seed
+from .serialization import load, save
 from .tensor import (
     Tensor,
     cat,
@@ -34,10 +35,12 @@ __all__ = [
     "functional",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "manual_seed",
     "nn",
     "no_grad",
     "optim",
+    "save",
     "tensor",
     "where",
 ]

@@ -50,6 +50,17 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _every(text: str) -> int | str:
+    if text == "epoch":
+        return text
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of steps or 'epoch', got {text!r}"
+        ) from None
+
+
 def _add_data_flags(p: argparse.ArgumentParser) -> None:
     from .train.recipes import DATASETS
 
@@ -89,6 +100,23 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="write DIR/metrics.json and DIR/model.npz")
     train.add_argument("--quiet", action="store_true", help="print only the final result")
+    # ---- checkpoints, resume and the non-finite guard (train/checkpoint.py, train/guard.py)
+    train.add_argument(
+        "--checkpoint-every", type=_every, metavar="N|epoch",
+        help="write DIR/checkpoint.npz every N steps or every epoch (with --out: every epoch)",
+    )  # fmt: skip
+    train.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue the run of --out RUN_DIR where it stopped"
+    )
+    train.add_argument(
+        "--on-nonfinite", choices=("stop", "skip", "rollback"),
+        help="when the loss or a gradient is NaN/Inf: stop (default), skip the update, or roll "
+        "back to the last good weights and cut the learning rate 10x",
+    )  # fmt: skip
+    train.add_argument(
+        "--detect-anomaly", action="store_true", default=None,
+        help="check every op's output for NaN/Inf (slow) and name the first op and layer",
+    )  # fmt: skip
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="test accuracy and confusion matrix")
@@ -117,10 +145,48 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     overrides = {key: getattr(args, key) for key in TRAIN_KEYS}
     out = Path(args.out) if args.out else None
+    # ---- checkpoints, resume and the non-finite guard
+    from .errors import TrainingInterrupted
+    from .train.checkpoint import CheckpointConfig
+
+    options = {
+        "checkpoint_every": args.checkpoint_every,
+        "on_nonfinite": args.on_nonfinite,
+        "anomaly": args.detect_anomaly,
+    }
+    if args.resume:
+        out, overrides, options = _resume_settings(args, overrides, options)
+    elif options["checkpoint_every"] is not None and out is None:
+        raise ConfigError("--checkpoint-every needs --out DIR (the checkpoint goes there)")
+    checkpoint = None
+    if out is not None:
+        every = options["checkpoint_every"] or "epoch"
+        checkpoint = CheckpointConfig(out / "checkpoint.npz", every)
+        if not args.resume and (out / "checkpoint.npz").exists():
+            print(
+                f"chainrule: note: this run replaces the checkpoint of an earlier run in {out} "
+                f"(chainrule train --resume {out} would have continued it)",
+                file=sys.stderr,
+            )
+    # ---- end of checkpoints
     if out is not None:
         _make_folder(out)
     callbacks = _insight_train_callbacks(args)  # insight: --monitor (and --plot's checks)
-    result = train_run(overrides, callbacks=callbacks, verbose=0 if args.quiet else 1)
+    try:
+        result = train_run(
+            overrides,
+            callbacks=callbacks,
+            verbose=0 if args.quiet else 1,
+            checkpoint=checkpoint,
+            resume=bool(args.resume),
+            on_nonfinite=options["on_nonfinite"] or "stop",
+            anomaly=bool(options["anomaly"]),
+        )
+    except TrainingInterrupted as exc:
+        return _interrupted(out, f"at epoch {exc.epoch}, step {exc.step}", exc.path is not None)
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the last checkpoint intact
+        saved = checkpoint is not None and Path(checkpoint.path).exists()
+        return _interrupted(out, "at once", saved, intact=True)
     print(
         f"test accuracy {result.test_accuracy:.4f}  test loss {result.test_loss:.4f}  "
         f"({len(result.history)} epochs, {result.seconds:.1f} s)"
@@ -132,6 +198,89 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"wrote {out / 'metrics.json'} and {out / 'model.npz'}")
         _insight_write_plots(args, out, result.history, insight)  # insight: --plot
     return 0
+
+
+def _interrupted(out: Path | None, when: str, saved: bool, intact: bool = False) -> int:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # exiting already: more Ctrl-C changes nothing
+    if not saved or out is None:
+        print(f"chainrule: interrupted {when}; nothing saved (--out DIR makes a run resumable)",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    what = "the last checkpoint is intact in" if intact else "checkpoint saved in"
+    print(
+        f"chainrule: interrupted {when}; {what} {out / 'checkpoint.npz'}. "
+        f"Resume with: chainrule train --resume {out}",
+        file=sys.stderr,
+    )
+    return 130
+
+
+def _resume_settings(
+    args: argparse.Namespace, overrides: dict[str, Any], options: dict[str, Any]
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """The interrupted run's folder, settings and options, from its checkpoint's metadata.
+
+    Only --epochs (to train longer) and the safety options may change on resume: anything else
+    would no longer continue the same run.
+    """
+    from .serialization import read_checkpoint_metadata
+
+    run_dir = Path(args.resume)
+    if args.out and Path(args.out).resolve() != run_dir.resolve():
+        raise ConfigError("--resume RUN_DIR writes into RUN_DIR; drop --out")
+    path = run_dir / "checkpoint.npz"
+    if not path.is_file():
+        raise ConfigError(
+            f"--resume {run_dir}: no checkpoint.npz there (train with --out {run_dir} first)"
+        )
+    changed = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
+    changed = [flag for flag in changed if flag != "--epochs"]
+    if changed:
+        raise ConfigError(
+            f"--resume continues with the run's saved settings: {', '.join(changed)} cannot "
+            "change (only --epochs can)"
+        )
+    metadata = read_checkpoint_metadata(path)
+    config, saved_options = _saved_settings(metadata, path)
+    if overrides["epochs"] is not None:
+        config["epochs"] = overrides["epochs"]
+    merged = {k: v if v is not None else saved_options.get(k) for k, v in options.items()}
+    return run_dir, config, merged
+
+
+def _saved_settings(metadata: Any, path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check the settings read from a checkpoint: known keys, each of its default's type."""
+    from .errors import FormatError
+    from .train.recipes import BASE_CONFIG
+
+    config = metadata.get("config") if isinstance(metadata, dict) else None
+    options = metadata.get("options", {}) if isinstance(metadata, dict) else None
+    if not isinstance(config, dict) or not isinstance(options, dict):
+        raise FormatError(f"{path} holds no run settings (not written by chainrule train)")
+    unknown = sorted(set(config) - set(BASE_CONFIG))
+    if unknown:
+        raise FormatError(f"{path}: saved settings {unknown} are not chainrule train's")
+    for key, value in config.items():
+        default = BASE_CONFIG[key]
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int | float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif isinstance(default, list):
+            ok = isinstance(value, list) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            )
+        else:
+            scalars = value if isinstance(value, list) else [value]
+            ok = all(v is None or isinstance(v, str | int | float) for v in scalars)
+        if not ok:
+            raise FormatError(f"{path}: saved setting {key!r} = {value!r} is not valid")
+    every = options.get("checkpoint_every")
+    if every is not None and every != "epoch" and not isinstance(every, int):
+        raise FormatError(f"{path}: saved checkpoint_every {every!r} is not valid")
+    return config, options
 
 
 def _make_folder(path: Path) -> None:
@@ -149,7 +298,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .train.recipes import load_dataset, loss_for
 
     model = load(args.model_path)
-    saved = read_header(args.model_path).get("metadata", {}).get("config", {})
+    metadata = read_header(args.model_path).get("metadata")  # read from a file: check types
+    saved = metadata.get("config") if isinstance(metadata, dict) else None
+    if not isinstance(saved, dict):
+        saved = {}
+    saved = {k: v for k, v in saved.items() if isinstance(v, str)}
     dataset = args.dataset or saved.get("dataset") or "digits"
     data = load_dataset(dataset, args.data_dir or saved.get("data_dir"))
     loss_fn = loss_for(data, model)
@@ -384,6 +537,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chainrule: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # no traceback from a Ctrl-C during exit
         print("chainrule: interrupted", file=sys.stderr)
         return 130
 

@@ -30,3 +30,12 @@ class FormatError(ChainruleError, ValueError):
 
 class NonFiniteError(ChainruleError, FloatingPointError):
     """A loss or gradient became NaN or infinite."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """The first Ctrl-C during fit(): the step finished and, when checkpointing, a checkpoint
+    was written to ``path``. A KeyboardInterrupt, so code that catches those still does."""
+
+    def __init__(self, message: str, path: str | None = None, epoch: int = 0, step: int = 0):
+        super().__init__(message)
+        self.path, self.epoch, self.step = path, epoch, step

@@ -157,7 +157,6 @@ class Tracer:
         return self._record(name).activation
 
     def _neurons(self, record: _Record, sample: int, top: int | None) -> list[int]:
-        assert record.a is not None
         a = record.a.data.reshape(-1, record.layer.out_features)[sample]
         if top is None or top >= len(a):
             return list(range(len(a)))
@@ -176,7 +175,6 @@ class Tracer:
         """
         record = self._record(name)
         layer = record.layer
-        assert record.x is not None and record.z is not None and record.a is not None
         x = record.x.reshape(-1, layer.in_features)[sample]
         z = record.z.data.reshape(-1, layer.out_features)[sample]
         a = record.a.data.reshape(-1, layer.out_features)[sample]
@@ -205,7 +203,6 @@ class Tracer:
         """
         record = self._record(name)
         layer = record.layer
-        assert record.x is not None and record.z is not None and record.a is not None
         if layer.weight.grad is None or record.z.grad is None:
             raise ChainruleError(f"layer {name!r} has no gradients yet: call backward() first")
         width = layer.out_features
@@ -241,7 +238,6 @@ class Tracer:
         self, name: str | None = None, sample: int = 0, top: int | None = None, max_inputs: int = 4
     ) -> str:
         record = self._record(name)
-        assert record.x is not None
         x = record.x.reshape(-1, record.layer.in_features)[sample]
         return render_backward(self.backward_rows(name, sample, top), x, max_inputs)
 

@@ -6,7 +6,8 @@ evaluate on the validation data and record loss, accuracy, learning rate and sec
 
 from __future__ import annotations
 
-import math
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -17,11 +18,13 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data import DataLoader, check_finite, check_labels
-from ..errors import NonFiniteError, ShapeError
+from ..errors import ConfigError, NonFiniteError, ShapeError
 from ..nn import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Module
 from ..optim import Optimizer, clip_grad_norm_
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor, detect_anomaly, no_grad
 from .callbacks import Callback
+from .checkpoint import CheckpointConfig, Checkpointer, resolve
+from .guard import NonFiniteGuard
 from .metrics import accuracy, predict_classes
 
 
@@ -68,6 +71,8 @@ class TrainingState:
     loss: Tensor | None = None
     batch: tuple[np.ndarray, np.ndarray] | None = None
     records: dict[str, Any] = field(default_factory=dict)  # monitors write here
+    in_epoch: bool = False  # inside an epoch (a checkpoint taken mid-epoch resumes there)
+    epoch_totals: dict[str, Any] = field(default_factory=dict)  # running sums of this epoch
 
 
 def loss_target(y: np.ndarray, output: Tensor, loss_fn: Module) -> np.ndarray:
@@ -106,6 +111,10 @@ def evaluate(
     Returns:
         {'loss': float, 'accuracy': float or None, 'predictions': (N,) ints or None}
     """
+    if len(x) == 0:
+        from ..errors import DataError
+
+        raise DataError("evaluation data set is empty")
     was_training = model.training
     model.eval()
     total, predictions = 0.0, []
@@ -142,6 +151,11 @@ def fit(
     callbacks: Sequence[Callback] = (),
     clip_norm: float | None = None,
     verbose: int = 1,
+    checkpoint: str | os.PathLike[str] | CheckpointConfig | None = None,
+    checkpoint_every: int | str | None = None,
+    resume: bool = False,
+    on_nonfinite: str = "stop",
+    anomaly: bool = False,
 ) -> History:
     """Train ``model`` by mini-batch gradient descent and return its per-epoch History.
 
@@ -152,13 +166,44 @@ def fit(
         callbacks: e.g. EarlyStopping, LRSchedule, chainrule.insight's GradientMonitor.
         clip_norm: rescale gradients whose joint L2 norm exceeds this (exploding gradients).
         verbose: 0 silent, 1 one line per epoch (plus a progress bar on a terminal).
+        checkpoint: a file or folder (FOLDER/checkpoint.npz), or a CheckpointConfig: write
+            the whole training state there, atomically (see train/checkpoint.py).
+        checkpoint_every: a number of steps, or 'epoch' (the default).
+        resume: continue from the checkpoint: the same weights, to the bit, as a run never
+            interrupted. Pass the same data, seed and callbacks as the first run.
+        on_nonfinite: when the loss or a gradient is NaN or Inf: 'stop' (raise NonFiniteError
+            naming the layer and step), 'skip' (drop that update) or 'rollback' (restore the
+            last good weights kept in memory and cut the learning rate 10x).
+        anomaly: check every op's output (slow) and stop at the first NaN or Inf, naming the op
+            and the layer.
+
+    The first Ctrl-C finishes the current step, writes the checkpoint and raises
+    TrainingInterrupted (a KeyboardInterrupt); a second one stops at once.
     """
+    # ---- safety options: checked first, before any work
+    guard = NonFiniteGuard(on_nonfinite, callbacks, verbose)
+    checkpointer = Checkpointer(resolve(checkpoint, checkpoint_every), callbacks, guard)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ConfigError(f"epochs must be a non-negative integer, got {epochs!r}")
+    if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
+        raise ConfigError(f"clip_norm must be a positive number, got {clip_norm!r}")
+    # ---- end of safety options
     _validate(model, loss_fn, x, y, "training")
     if validation_data is not None:
         _validate(model, loss_fn, *validation_data, "validation")
     loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
     state = TrainingState(model, loss_fn, optimizer, History(), loader, epochs)
-    return run_epochs(state, callbacks, validation_data, clip_norm, verbose)
+    # ---- resume, Ctrl-C handling and anomaly mode (train/checkpoint.py, train/guard.py)
+    if resume:
+        checkpointer.restore(state)
+        if verbose > 0:
+            print(f"resuming at epoch {state.epoch}, step {state.step} from {checkpointer.path}")
+    # NumPy's overflow warnings would only repeat, less precisely, what the guard reports.
+    quiet_numpy = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+    with checkpointer, quiet_numpy, detect_anomaly() if anomaly else contextlib.nullcontext():
+        return run_epochs(
+            state, callbacks, validation_data, clip_norm, verbose, guard, checkpointer
+        )
 
 
 def run_epochs(
@@ -167,19 +212,27 @@ def run_epochs(
     validation_data: tuple[np.ndarray, np.ndarray] | None,
     clip_norm: float | None,
     verbose: int,
+    guard: NonFiniteGuard | None = None,
+    checkpointer: Checkpointer | None = None,
 ) -> History:
     """The epoch loop of fit(), from ``state.epoch`` on (resuming a checkpoint starts here)."""
     model, loss_fn, optimizer = state.model, state.loss_fn, state.optimizer
+    guard = guard or NonFiniteGuard()
+    checkpointer = checkpointer or Checkpointer(None, callbacks, guard)
     for cb in callbacks:
         cb.on_train_begin(state)
     show_bar = verbose > 0 and sys.stderr.isatty()
-    while state.epoch < state.epochs and not state.stop_training:
-        state.epoch += 1
-        for cb in callbacks:
-            cb.on_epoch_begin(state)
+    while (state.epoch < state.epochs or state.in_epoch) and not state.stop_training:
+        if not state.in_epoch:  # else: resuming a checkpoint taken inside this epoch
+            state.epoch += 1
+            state.in_epoch = True
+            state.epoch_totals = {"loss": 0.0, "correct": 0, "seen": 0, "counted": 0}
+            for cb in callbacks:
+                cb.on_epoch_begin(state)
+        guard.remember(state)  # the rollback point ('rollback' policy only)
         model.train()
         started = time.perf_counter()
-        total_loss, correct, seen, counted = 0.0, 0, 0, 0
+        totals = state.epoch_totals
         bar = tqdm(
             state.loader,
             desc=f"epoch {state.epoch}/{state.epochs}",
@@ -189,35 +242,39 @@ def run_epochs(
         )
         for xb, yb in bar:
             state.batch = (xb, yb)
-            out = model(Tensor(np.asarray(xb, dtype=np.float32)))
-            loss = loss_fn(out, loss_target(yb, out, loss_fn))
+            try:
+                out = model(Tensor(np.asarray(xb, dtype=np.float32)))
+                loss = loss_fn(out, loss_target(yb, out, loss_fn))
+            except NonFiniteError as exc:  # detect_anomaly (fit(anomaly=True)) stopped an op
+                raise guard.anomaly(state, exc) from exc
             state.loss = loss
             optimizer.zero_grad()
             loss.backward()
             value = loss.item()
-            if not math.isfinite(value):
-                raise NonFiniteError(
-                    f"loss became {value} at epoch {state.epoch}, step {state.step + 1}: lower "
-                    "the learning rate, clip gradients (--clip-norm) or normalise the inputs"
-                )
             for cb in callbacks:
                 cb.on_after_backward(state)
-            if clip_norm is not None:
-                clip_grad_norm_(model.parameters(), clip_norm)
-            optimizer.step()
+            if guard.check(state, value):  # False: a non-finite step skipped or rolled back
+                if clip_norm is not None:
+                    clip_grad_norm_(model.parameters(), clip_norm)
+                optimizer.step()
+                totals["loss"] += value * len(xb)
+                totals["seen"] += len(xb)
+                predicted = predict_classes(out.data, loss_fn)
+                if predicted is not None:
+                    totals["correct"] += int((predicted == yb).sum())
+                    totals["counted"] += len(xb)
             state.step += 1
-            total_loss += value * len(xb)
-            seen += len(xb)
-            predicted = predict_classes(out.data, loss_fn)
-            if predicted is not None:
-                correct += int((predicted == yb).sum())
-                counted += len(xb)
             for cb in callbacks:
                 cb.on_batch_end(state)
+            checkpointer.after_step(state)  # writes when due; stops here after a Ctrl-C
         state.loss = None
-        logs: dict[str, Any] = {"epoch": state.epoch, "loss": total_loss / max(seen, 1)}
-        if counted:
-            logs["accuracy"] = correct / counted
+        state.in_epoch = False
+        logs: dict[str, Any] = {
+            "epoch": state.epoch,
+            "loss": totals["loss"] / max(totals["seen"], 1),
+        }
+        if totals["counted"]:
+            logs["accuracy"] = totals["correct"] / totals["counted"]
         if validation_data is not None:
             result = evaluate(model, loss_fn, *validation_data)
             logs["val_loss"] = result["loss"]
@@ -230,6 +287,8 @@ def run_epochs(
             cb.on_epoch_end(state, logs)
         if verbose > 0:
             print(format_epoch(logs, state.epochs), flush=True)
+        checkpointer.after_epoch(state)
+    checkpointer.at_train_end(state)
     for cb in callbacks:
         cb.on_train_end(state)
     if verbose > 0 and state.restored_epoch is not None:

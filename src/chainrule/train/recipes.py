@@ -6,8 +6,9 @@ there is one implementation of "train the default model on data set X".
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ import numpy as np
 
 from .. import nn, optim
 from ..data import load_breast_cancer, load_digits, load_idx_folder, load_mnist, train_val_split
-from ..errors import ConfigError
+from ..data.loader import check_finite
+from ..errors import ConfigError, DataError
 from ..models import build_mlp
 from ..random import manual_seed
 from .callbacks import Callback, EarlyStopping, LRSchedule
+from .checkpoint import CheckpointConfig, resolve
 from .fit import History, evaluate, fit
 from .metrics import confusion_matrix
 
@@ -59,6 +62,13 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
             raise ConfigError("--dataset idx needs --data-dir DIR holding the four IDX files")
         loader = load_mnist if name == "mnist" else load_idx_folder
         (x_train, y_train), (x_test, y_test) = loader(data_dir)
+        if len(x_train) == 0 or len(x_test) == 0:
+            raise DataError(
+                f"{name} data set is empty ({len(x_train)} training, {len(x_test)} test samples)"
+            )
+        # Rows as in the files, before the validation split reorders them.
+        check_finite(x_train, name=f"{name} training images")
+        check_finite(x_test, name=f"{name} test images")
         num_classes = int(max(y_train.max(), y_test.max())) + 1
         h, w = x_train.shape[1:3]
         # (N, H, W) -> (N, 1, H, W): one channel, so the same arrays feed an MLP or a CNN.
@@ -194,8 +204,17 @@ def train_run(
     overrides: dict[str, Any],
     callbacks: list[Callback] | None = None,
     verbose: int = 1,
+    *,
+    checkpoint: str | os.PathLike[str] | CheckpointConfig | None = None,
+    resume: bool = False,
+    on_nonfinite: str = "stop",
+    anomaly: bool = False,
 ) -> RunResult:
-    """Load data, build model and optimiser from the resolved config, fit, and test."""
+    """Load data, build model and optimiser from the resolved config, fit, and test.
+
+    checkpoint, resume, on_nonfinite and anomaly go to fit(); the checkpoint also stores the
+    resolved config and these options, which ``chainrule train --resume`` reads back.
+    """
     config = resolve_config(overrides)
     started = time.perf_counter()
     manual_seed(config["seed"])
@@ -226,6 +245,11 @@ def train_run(
             f"{0 if validation is None else len(validation[0])} validation, "
             f"{len(data.x_test)} test samples"
         )
+    checkpoint = resolve(checkpoint)
+    if checkpoint is not None:
+        options = {"checkpoint_every": checkpoint.every, "on_nonfinite": on_nonfinite,
+                   "anomaly": anomaly}  # fmt: skip
+        checkpoint = replace(checkpoint, metadata={"config": config, "options": options})
     history = fit(
         model,
         loss_fn,
@@ -239,6 +263,10 @@ def train_run(
         callbacks=callbacks,
         clip_norm=config["clip_norm"],
         verbose=verbose,
+        checkpoint=checkpoint,
+        resume=resume,
+        on_nonfinite=on_nonfinite,
+        anomaly=anomaly,
     )
     test = evaluate(model, loss_fn, data.x_test, data.y_test)
     confusion = confusion_matrix(data.y_test, test["predictions"], data.num_classes)

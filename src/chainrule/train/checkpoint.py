@@ -1,0 +1,286 @@
+"""Checkpoints and Ctrl-C: everything fit() needs to continue a run bit for bit.
+
+A checkpoint holds the model's weights and buffers, the optimizer state (momentum buffers, Adam
+moments, learning rates), every callback's state (learning-rate schedule, EarlyStopping's
+best/wait/best weights), chainrule's random generator, the DataLoader's position and generator,
+the history, the epoch and step counters and the running sums of the current epoch. It is one
+file in the safe format of ``serialization`` (JSON header + .npy arrays, no pickle), written
+atomically: the previous checkpoint stays intact until the new one is complete and fsynced.
+
+Restoring all of it and continuing gives the same weights, to the bit, as a run that was never
+interrupted (same seed, same machine).
+
+During fit() a SIGINT handler replaces Python's: the first Ctrl-C lets the current step finish,
+writes a checkpoint and raises TrainingInterrupted; a second one raises KeyboardInterrupt at
+once (the last checkpoint is still good). The previous handler is restored when fit() ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ConfigError, FormatError, TrainingInterrupted
+from ..random import get_rng_state, set_rng_state
+from ..serialization import checkpoint_file, load_checkpoint, save_checkpoint
+from .callbacks import Callback
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .fit import TrainingState
+    from .guard import NonFiniteGuard
+
+
+@dataclass
+class CheckpointConfig:
+    """Where and how often fit() writes its checkpoint.
+
+    Args:
+        path: the checkpoint file, or a folder (then FOLDER/checkpoint.npz).
+        every: a number of optimizer steps, or 'epoch' (after every epoch).
+        metadata: JSON-able data stored with it (``chainrule train`` keeps its settings here).
+    """
+
+    path: str | os.PathLike[str]
+    every: int | str = "epoch"
+    metadata: Any = None
+
+
+def resolve(
+    checkpoint: str | os.PathLike[str] | CheckpointConfig | None,
+    checkpoint_every: int | str | None = None,
+) -> CheckpointConfig | None:
+    """fit()'s checkpoint arguments as one validated CheckpointConfig (or None)."""
+    if checkpoint is None:
+        if checkpoint_every is not None:
+            raise ConfigError("checkpoint_every needs checkpoint=PATH (where to write it)")
+        return None
+    if not isinstance(checkpoint, CheckpointConfig):
+        if not isinstance(checkpoint, str | os.PathLike):
+            raise ConfigError(
+                f"checkpoint must be a path or a CheckpointConfig, got {type(checkpoint).__name__}"
+            )
+        checkpoint = CheckpointConfig(checkpoint)
+    every = checkpoint_every if checkpoint_every is not None else checkpoint.every
+    if every != "epoch" and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+        raise ConfigError(
+            f"checkpoint_every must be a positive number of steps or 'epoch', got {every!r}"
+        )
+    return CheckpointConfig(checkpoint_file(checkpoint.path), every, checkpoint.metadata)
+
+
+# ----------------------------------------------------------------------------- capture/restore
+def capture(state: TrainingState, callbacks: Sequence[Callback]) -> dict[str, Any]:
+    """The whole training state as nested JSON data and arrays (copies)."""
+    return {
+        "model": state.model.state_dict(),
+        "optimizer": state.optimizer.state_dict(),
+        "rng": get_rng_state(),
+        "loader": {
+            **state.loader.state_dict(),
+            "samples": len(state.loader.x),
+            "batch_size": state.loader.batch_size,
+        },
+        "history": state.history.epochs,
+        "epoch": state.epoch,
+        "step": state.step,
+        "epochs": state.epochs,
+        "stop_training": state.stop_training,
+        "in_epoch": state.in_epoch,
+        "epoch_totals": dict(state.epoch_totals),
+        "callbacks": [{"type": type(cb).__name__, "state": cb.state_dict()} for cb in callbacks],
+    }
+
+
+def _int(value: Any, what: str, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise FormatError(f"{what} is {value!r}, not an integer >= {low}")
+    return value
+
+
+def _check_optimizer(saved: Any, state: TrainingState) -> None:
+    """Every saved buffer must have its parameter's shape: load_state_dict would broadcast."""
+    params = [p for group in state.optimizer.param_groups for p in group["params"]]
+    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
+        raise FormatError("optimizer state is missing")
+    for key, entry in saved["state"].items():
+        if not str(key).isdigit() or int(key) >= len(params) or not isinstance(entry, dict):
+            raise FormatError(f"optimizer state for parameter {key!r} does not fit this model")
+        for name, value in entry.items():
+            if isinstance(value, np.ndarray) and value.shape != params[int(key)].shape:
+                raise FormatError(
+                    f"optimizer buffer {name!r} of parameter {key} has shape {value.shape}, the "
+                    f"parameter {params[int(key)].shape}"
+                )
+
+
+def restore(
+    saved: dict[str, Any], state: TrainingState, callbacks: Sequence[Callback], path: Any
+) -> None:
+    """Put a captured state back into the live model, optimizer, loader and callbacks."""
+    try:
+        _restore(saved, state, callbacks)
+    except FormatError as exc:
+        raise FormatError(f"{path} does not fit this training run: {exc}") from exc
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise FormatError(f"{path} does not fit this training run ({exc!r})") from exc
+
+
+def _restore(saved: dict[str, Any], state: TrainingState, callbacks: Sequence[Callback]) -> None:
+    from .fit import History
+
+    weights = saved["model"]
+    own = dict(state.model.named_parameters())
+    for name, value in weights.items():
+        if name in own and (not isinstance(value, np.ndarray) or value.dtype != own[name].dtype):
+            raise FormatError(f"weight {name!r} is not a {own[name].dtype} array")
+    state.model.load_state_dict(weights)
+    _check_optimizer(saved["optimizer"], state)
+    state.optimizer.load_state_dict(saved["optimizer"])
+    loader = saved["loader"]
+    if (loader["samples"], loader["batch_size"]) != (len(state.loader.x), state.loader.batch_size):
+        raise FormatError(
+            f"it was taken over {loader['samples']} samples in batches of {loader['batch_size']}, "
+            f"this run has {len(state.loader.x)} in batches of {state.loader.batch_size}"
+        )
+    if not 0 <= _int(loader["position"], "loader position") <= len(state.loader):
+        raise FormatError(f"loader position {loader['position']} is past the epoch's end")
+    state.loader.load_state_dict(loader)
+    set_rng_state(saved["rng"])
+    history = saved["history"]
+    if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
+        raise FormatError("history is not a list of records")
+    state.history = History(history)
+    state.epoch = _int(saved["epoch"], "epoch")
+    state.step = _int(saved["step"], "step")
+    state.stop_training = bool(saved["stop_training"])
+    state.in_epoch = bool(saved["in_epoch"])
+    totals = saved["epoch_totals"]
+    if not isinstance(totals, dict):
+        raise FormatError("epoch_totals is not an object")
+    state.epoch_totals = totals
+    pending = list(callbacks)
+    for entry in saved["callbacks"]:
+        kind, values = entry["type"], entry["state"]
+        match = next((cb for cb in pending if type(cb).__name__ == kind), None)
+        if match is None:
+            if values:
+                raise FormatError(
+                    f"it holds the state of a {kind} callback that this run does not have; "
+                    "pass the same callbacks as the interrupted run"
+                )
+            continue
+        pending.remove(match)
+        unknown = set(values) - set(match.state_dict())
+        if unknown:
+            raise FormatError(f"{kind} state has unknown entries {sorted(unknown)}")
+        match.load_state_dict(values)
+
+
+# ----------------------------------------------------------------------------- the checkpointer
+class Checkpointer:
+    """Writes checkpoints when due and turns the first Ctrl-C into a checkpoint and a clean stop.
+
+    Used by fit() as a context manager around the loop (installs and restores the SIGINT
+    handler); run_epochs calls after_step, after_epoch and at_train_end.
+    """
+
+    def __init__(
+        self,
+        config: CheckpointConfig | None,
+        callbacks: Sequence[Callback],
+        guard: NonFiniteGuard | None = None,
+    ) -> None:
+        self.config = config
+        self.path = Path(config.path) if config is not None else None
+        self.callbacks, self.guard = callbacks, guard
+        self.last_saved: tuple[int, int] | None = None
+        self.interrupted = False
+        self._previous_handler: Any = None
+
+    # ---------------------------------------------------------------- files
+    def save(self, state: TrainingState) -> None:
+        if self.config is None or self.path is None:
+            return
+        save_checkpoint(self.path, capture(state, self.callbacks), self.config.metadata)
+        self.last_saved = (state.epoch, state.step)
+        if self.guard is not None:
+            self.guard.saved_checkpoint(state, str(self.path))
+
+    def restore(self, state: TrainingState) -> None:
+        """Continue from the checkpoint file (resume=True)."""
+        if self.path is None:
+            raise ConfigError("resume=True needs checkpoint=PATH (the checkpoint to continue)")
+        if not self.path.exists():
+            raise FormatError(f"no checkpoint to resume from: {self.path} does not exist")
+        saved, _ = load_checkpoint(self.path)
+        restore(saved, state, self.callbacks, self.path)
+        self.last_saved = (state.epoch, state.step)
+        if self.guard is not None:
+            self.guard.saved_checkpoint(state, str(self.path))
+
+    # ---------------------------------------------------------------- the loop's calls
+    def after_step(self, state: TrainingState) -> None:
+        every = self.config.every if self.config is not None else None
+        if isinstance(every, int) and state.step % every == 0:
+            self.save(state)
+        self._stop_if_interrupted(state)
+
+    def after_epoch(self, state: TrainingState) -> None:
+        if self.config is not None and self.config.every == "epoch":
+            self.save(state)
+        self._stop_if_interrupted(state)
+
+    def at_train_end(self, state: TrainingState) -> None:
+        """A last checkpoint of the finished run, so that resuming it changes nothing."""
+        if self.config is not None and self.last_saved != (state.epoch, state.step):
+            self.save(state)
+
+    def _stop_if_interrupted(self, state: TrainingState) -> None:
+        if not self.interrupted:
+            return
+        where = f"epoch {state.epoch}, step {state.step}"
+        if self.path is None:
+            raise TrainingInterrupted(
+                f"training interrupted at {where}; no checkpoint (pass checkpoint=PATH to fit)",
+                None, state.epoch, state.step,
+            )  # fmt: skip
+        if self.last_saved != (state.epoch, state.step):
+            self.save(state)
+        raise TrainingInterrupted(
+            f"training interrupted at {where}; checkpoint saved to {self.path}: continue with "
+            "fit(..., checkpoint=PATH, resume=True)",
+            str(self.path), state.epoch, state.step,
+        )  # fmt: skip
+
+    # ---------------------------------------------------------------- Ctrl-C
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        # os.write, not print: the handler may run in the middle of another print to stderr.
+        os.write(
+            2,
+            b"chainrule: interrupt: finishing this step, then saving a checkpoint and stopping "
+            b"(press Ctrl-C again to stop at once)\n",
+        )
+
+    def __enter__(self) -> Checkpointer:
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._on_sigint)
+            self._previous_handler = previous if previous is not None else signal.SIG_DFL
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None

@@ -1,0 +1,195 @@
+"""The non-finite guard: what fit() does when the loss or a gradient becomes NaN or infinite.
+
+Policies (``fit(..., on_nonfinite=...)``, ``chainrule train --on-nonfinite``):
+- ``'stop'`` (default): raise NonFiniteError naming where the first non-finite value appeared
+  (a layer's output, a parameter, or a gradient such as ``'2.weight'``) and the step, and
+  suggesting remedies. The last good checkpoint on disk is left as it was.
+- ``'skip'``: drop this batch's update and go on.
+- ``'rollback'``: restore the weights and optimizer state kept in memory (taken at the start of
+  the epoch and at every checkpoint), cut the learning rate by 10x, and go on.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ConfigError, NonFiniteError
+from ..nn import Module
+from ..tensor import Tensor, _anomaly_hooks, no_grad
+
+if TYPE_CHECKING:
+    from .callbacks import Callback
+    from .fit import TrainingState
+
+POLICIES = ("stop", "skip", "rollback")
+REMEDIES = (
+    "try a lower learning rate (--lr), gradient clipping (--clip-norm), or normalised inputs "
+    "(normalisation layers)"
+)
+
+
+def _finite(array: np.ndarray) -> bool:
+    # A float64 sum is NaN or inf exactly when some element is (float32 values cannot overflow
+    # it), and it costs no boolean mask of the array's size.
+    return bool(np.isfinite(array.sum(dtype=np.float64)))
+
+
+def describe_module(name: str, module: Module) -> str:
+    if hasattr(module, "in_features") and hasattr(module, "out_features"):
+        shape = f"{module.in_features} -> {module.out_features}"
+        return f"layer '{name}' ({type(module).__name__}({shape}))"
+    return f"layer '{name}' ({type(module).__name__}({module.extra_repr()}))"
+
+
+def first_nonfinite_layer(model: Module, x: np.ndarray) -> str | None:
+    """Run x through the model (eval mode, no graph, no anomaly checks, no random draws) and
+    name the first layer whose output holds NaN or Inf."""
+    names = {id(m): name for name, m in model.named_modules()}
+    found: list[str] = []
+
+    def hook(module: Module, inputs: tuple[Any, ...], output: Any) -> None:
+        if not found and isinstance(output, Tensor) and output.data.dtype.kind == "f":
+            if not _finite(output.data):
+                found.append(describe_module(names[id(module)], module))
+
+    leaves = [m for m in model.modules() if not m._modules]
+    handles = [m.register_forward_hook(hook) for m in leaves]
+    anomaly_hooks = list(_anomaly_hooks)
+    _anomaly_hooks.clear()  # detect_anomaly would stop at the op, before the hook saw the layer
+    was_training = model.training
+    try:
+        with no_grad(), np.errstate(all="ignore"):
+            model.eval()(Tensor(np.asarray(x, dtype=np.float32)))
+    finally:
+        model.train(was_training)
+        _anomaly_hooks.extend(anomaly_hooks)
+        for handle in handles:
+            handle.remove()
+    return found[0] if found else None
+
+
+class NonFiniteGuard:
+    """Checks each step's loss and gradients; applies the policy when one is not finite."""
+
+    def __init__(
+        self,
+        policy: str = "stop",
+        callbacks: Sequence[Callback] = (),
+        verbose: int = 1,
+        max_rollbacks: int = 10,
+    ) -> None:
+        if policy not in POLICIES:
+            raise ConfigError(f"on_nonfinite must be one of {', '.join(POLICIES)}, got {policy!r}")
+        self.policy, self.callbacks, self.verbose = policy, callbacks, verbose
+        self.max_rollbacks = max_rollbacks
+        self.rollbacks = 0
+        self.snapshot: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None
+        self.checkpoint_note = "no checkpoint was written"
+
+    # ---------------------------------------------------------------- rollback point
+    def remember(self, state: TrainingState) -> None:
+        """Keep the current weights and optimizer state in memory (rollback policy only)."""
+        if self.policy == "rollback":
+            self.snapshot = (state.model.state_dict(), state.optimizer.state_dict())
+
+    def saved_checkpoint(self, state: TrainingState, path: str) -> None:
+        self.checkpoint_note = (
+            f"the last good checkpoint (epoch {state.epoch}, step {state.step}) is kept in {path}"
+        )
+        self.remember(state)
+
+    # ---------------------------------------------------------------- the check
+    def check(self, state: TrainingState, loss: float) -> bool:
+        """True: go on with the update. False: skip it ('skip', 'rollback'). Raises ('stop')."""
+        if math.isfinite(loss) and all(
+            p.grad is None or _finite(p.grad) for p in state.model.parameters()
+        ):
+            return True
+        diagnosis = self.diagnose(state, loss)
+        if self.policy == "stop":
+            raise self._error(diagnosis)
+        state.records["nonfinite_steps"] = state.records.get("nonfinite_steps", 0) + 1
+        if self.policy == "skip":
+            self._note(f"skipped the update: {diagnosis}")
+            state.optimizer.zero_grad()
+            return False
+        self.rollback(state, diagnosis)
+        return False
+
+    def anomaly(self, state: TrainingState, exc: NonFiniteError) -> NonFiniteError:
+        """The error for detect_anomaly's stop inside the forward pass, with the layer named."""
+        where = self._forward_culprit(state)
+        where_text = f" in {where}" if where else " in the loss"
+        return self._error(f"{exc}{where_text} at epoch {state.epoch}, step {state.step + 1}")
+
+    def diagnose(self, state: TrainingState, loss: float) -> str:
+        """Where the first non-finite value appeared: parameter, layer output or gradient."""
+        model = state.model
+        at = f"at epoch {state.epoch}, step {state.step + 1}"
+        bad_params = [name for name, p in model.named_parameters() if not _finite(p.data)]
+        if bad_params:
+            return (
+                f"parameter {_names(bad_params)} holds NaN or Inf {at} (the previous update "
+                "overflowed)"
+            )
+        if not math.isfinite(loss):
+            where = self._forward_culprit(state)
+            if where:
+                return (
+                    f"loss became {loss} {at}: the first non-finite value is the output of {where}"
+                )
+            return f"loss became {loss} {at}: the model's outputs are finite, the loss is not"
+        # Backward visits the layers from the last to the first: report in that order.
+        bad_grads = [
+            name
+            for name, p in reversed(list(model.named_parameters()))
+            if p.grad is not None and not _finite(p.grad)
+        ]
+        return (
+            f"gradient of {_names(bad_grads)} became NaN or Inf {at} (loss {loss:.4g} is finite; "
+            "first listed is the first reached by backward)"
+        )
+
+    def _forward_culprit(self, state: TrainingState) -> str | None:
+        if state.batch is None:
+            return None
+        return first_nonfinite_layer(state.model, state.batch[0])
+
+    def _error(self, diagnosis: str) -> NonFiniteError:
+        return NonFiniteError(f"{diagnosis}; {self.checkpoint_note}; {REMEDIES}")
+
+    def rollback(self, state: TrainingState, diagnosis: str) -> None:
+        self.rollbacks += 1
+        if self.snapshot is None or self.rollbacks > self.max_rollbacks:
+            reason = "no good state kept" if self.snapshot is None else "too many rollbacks"
+            raise self._error(f"{diagnosis} ({reason}: {self.rollbacks - 1} so far)")
+        optimizer = state.optimizer
+        lrs = [group["lr"] for group in optimizer.param_groups]
+        weights, optimizer_state = self.snapshot
+        state.model.load_state_dict(weights)
+        optimizer.load_state_dict(optimizer_state)
+        optimizer.zero_grad()
+        for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr / 10
+        for cb in self.callbacks:  # a schedule would otherwise reset the rate from its base
+            scheduler = getattr(cb, "scheduler", None)
+            if scheduler is not None and hasattr(scheduler, "base_lrs"):
+                scheduler.base_lrs = [lr / 10 for lr in scheduler.base_lrs]
+        self._note(
+            f"rolled back to the last good weights and cut the learning rate to "
+            f"{optimizer.param_groups[0]['lr']:.3g}: {diagnosis}"
+        )
+
+    def _note(self, text: str) -> None:
+        if self.verbose > 0:
+            print(f"chainrule: {text}", file=sys.stderr, flush=True)
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:4])
+    return shown + (f" and {len(names) - 4} more" if len(names) > 4 else "")

@@ -1,0 +1,195 @@
+"""Exact resume: an interrupted and resumed fit() ends with the weights, to the bit, of a run never
+interrupted; checkpoints hold every piece of state; a checkpoint that does not fit is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.errors import ConfigError, FormatError, TrainingInterrupted
+from chainrule.serialization import iter_arrays, load_checkpoint
+from chainrule.train import Callback, EarlyStopping, LRSchedule, fit
+from chainrule.train.checkpoint import CheckpointConfig
+from safety_helpers import digits_data
+
+DATA = digits_data()
+EPOCHS = 4
+
+
+class InterruptAt(Callback):
+    """Raises KeyboardInterrupt at the end of one step, as a Ctrl-C at that moment would."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_batch_end(self, state: Any) -> None:
+        if state.step == self.step:
+            raise KeyboardInterrupt
+
+
+def make_run(kind: str, init_seed: int = 0) -> tuple[nn.Module, optim.Optimizer, list[Callback]]:
+    cr.manual_seed(init_seed)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 10))
+    if kind == "sgd":
+        opt: optim.Optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    else:
+        opt = optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    callbacks: list[Callback] = [
+        LRSchedule(optim.StepLR(opt, 1, 0.7)),
+        EarlyStopping("val_loss", patience=10, restore_best_weights=True),
+    ]
+    return model, opt, callbacks
+
+
+def train(model: nn.Module, opt: optim.Optimizer, callbacks: list[Callback], **kwargs: Any) -> Any:
+    x_train, y_train, x_val, y_val = DATA
+    return fit(
+        model, nn.CrossEntropyLoss(), opt, x_train, y_train, epochs=EPOCHS, batch_size=32,
+        validation_data=(x_val, y_val), seed=7, shuffle=True, callbacks=callbacks, verbose=0,
+        **kwargs,
+    )  # fmt: skip
+
+
+def weights_equal(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(np.array_equal(sa[k], sb[k]) for k in sa)
+
+
+def without_seconds(history: Any) -> list[dict[str, Any]]:
+    return [{k: v for k, v in e.items() if k != "seconds"} for e in history.epochs]
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+@pytest.mark.parametrize(("every", "stop_at"), [(7, 59), ("epoch", 90)])
+def test_interrupted_and_resumed_equals_uninterrupted(
+    kind: str, every: int | str, stop_at: int, tmp_path: Path
+) -> None:
+    """Interrupted mid-epoch by a KeyboardInterrupt from a callback, resumed by fresh objects."""
+    model, opt, callbacks = make_run(kind)
+    reference = train(model, opt, callbacks)
+    # Same seed, same machine: identical run after run.
+    again, opt2, callbacks2 = make_run(kind)
+    assert without_seconds(train(again, opt2, callbacks2)) == without_seconds(reference)
+    assert weights_equal(model, again)
+
+    path = tmp_path / "ckpt.npz"
+    first, opt_a, callbacks_a = make_run(kind)
+    with pytest.raises(KeyboardInterrupt):
+        train(first, opt_a, [*callbacks_a, InterruptAt(stop_at)], checkpoint=path,
+              checkpoint_every=every)  # fmt: skip
+    saved, _ = load_checkpoint(path)
+    assert saved["step"] < stop_at
+    # Resumed by new objects, initialised differently: everything must come from the file.
+    resumed, opt_b, callbacks_b = make_run(kind, init_seed=99)
+    history = train(resumed, opt_b, callbacks_b, checkpoint=path, resume=True)
+    assert weights_equal(resumed, model)
+    assert without_seconds(history) == without_seconds(reference)
+    assert callbacks_b[1].state_dict()["best_epoch"] == callbacks[1].state_dict()["best_epoch"]
+    assert opt_b.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+
+
+def test_resume_twice_and_resume_a_finished_run(tmp_path: Path) -> None:
+    model, opt, callbacks = make_run("adam")
+    train(model, opt, callbacks)
+    path = tmp_path / "run"
+    path.mkdir()  # a folder: the checkpoint is FOLDER/checkpoint.npz
+    for stop_at in (30, 75):
+        m, o, c = make_run("adam", init_seed=0 if stop_at == 30 else stop_at)  # 2nd: resumed
+        with pytest.raises(KeyboardInterrupt):
+            train(m, o, [*c, InterruptAt(stop_at)], checkpoint=CheckpointConfig(path, every=10),
+                  resume=stop_at == 75)  # fmt: skip
+    m, o, c = make_run("adam", init_seed=5)
+    train(m, o, c, checkpoint=CheckpointConfig(path, every=10), resume=True)
+    assert weights_equal(m, model)
+    # Resuming the finished run changes nothing (the final checkpoint holds the end state).
+    m2, o2, c2 = make_run("adam", init_seed=6)
+    train(m2, o2, c2, checkpoint=path, resume=True)
+    assert weights_equal(m2, model)
+
+
+def test_checkpoint_holds_every_piece_of_state(tmp_path: Path) -> None:
+    model, opt, callbacks = make_run("sgd")
+    path = tmp_path / "ckpt.npz"
+    train(model, opt, callbacks, checkpoint=path)
+    saved, _ = load_checkpoint(path)
+    assert set(saved) >= {"model", "optimizer", "rng", "loader", "history", "epoch", "step",
+                          "callbacks", "epoch_totals", "in_epoch"}  # fmt: skip
+    assert saved["epoch"] == EPOCHS and saved["step"] == EPOCHS * -(-len(DATA[0]) // 32)
+    momentum = saved["optimizer"]["state"]["0"]["momentum_buffer"]
+    assert momentum.shape == (32, 64) and momentum.dtype == np.float32
+    kinds = [c["type"] for c in saved["callbacks"]]
+    assert kinds == ["LRSchedule", "EarlyStopping"]
+    stopper = saved["callbacks"][1]["state"]
+    assert set(stopper) >= {"best", "wait", "best_weights"} and stopper["best_weights"]
+    assert saved["callbacks"][0]["state"]["last_epoch"] == EPOCHS
+    assert len(saved["history"]) == EPOCHS
+    assert saved["rng"]["bit_generator"] == "PCG64"
+    assert all(a.dtype != object for a in iter_arrays(saved))
+
+
+def test_checkpoint_that_does_not_fit_is_refused(tmp_path: Path) -> None:
+    model, opt, callbacks = make_run("sgd")
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(model, opt, [*callbacks, InterruptAt(20)], checkpoint=path, checkpoint_every=5)
+    other = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    with pytest.raises(FormatError, match="does not fit this training run"):
+        train(other, optim.SGD(other.parameters(), lr=0.1), [], checkpoint=path, resume=True)
+    m, o, c = make_run("sgd")
+    with pytest.raises(FormatError, match="EarlyStopping callback that this run does not have"):
+        train(m, o, c[:1], checkpoint=path, resume=True)
+    m, o, c = make_run("sgd")
+    x_train, y_train, _, _ = DATA
+    with pytest.raises(FormatError, match=r"batches of 32, this run has .* batches of 16"):
+        fit(m, nn.CrossEntropyLoss(), o, x_train, y_train, batch_size=16, callbacks=c,
+            checkpoint=path, resume=True, verbose=0)  # fmt: skip
+    with pytest.raises(FormatError, match="no checkpoint to resume from"):
+        train(m, o, c, checkpoint=tmp_path / "none.npz", resume=True)
+    with pytest.raises(ConfigError, match="resume=True needs checkpoint"):
+        train(m, o, c, resume=True)
+
+
+def test_first_ctrl_c_finishes_the_step_and_saves(tmp_path: Path) -> None:
+    """The SIGINT handler's flag, set mid-step, stops after that step with a checkpoint."""
+    import os
+    import signal
+
+    class SendSigint(Callback):
+        def on_after_backward(self, state: Any) -> None:
+            if state.step == 12:  # during step 13
+                os.kill(os.getpid(), signal.SIGINT)
+
+    model, opt, callbacks = make_run("sgd")
+    path = tmp_path / "ckpt.npz"
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(TrainingInterrupted, match="checkpoint saved to") as info:
+        train(model, opt, [*callbacks, SendSigint()], checkpoint=path, checkpoint_every=100)
+    assert signal.getsignal(signal.SIGINT) is before
+    assert info.value.step == 13 and info.value.path == str(path)
+    saved, _ = load_checkpoint(path)
+    assert saved["step"] == 13 and saved["in_epoch"]
+    reference, opt_r, callbacks_r = make_run("sgd")
+    train(reference, opt_r, callbacks_r)
+    resumed, opt_b, callbacks_b = make_run("sgd", init_seed=3)
+    train(resumed, opt_b, callbacks_b, checkpoint=path, resume=True)
+    assert weights_equal(resumed, reference)
+
+
+def test_fit_option_errors() -> None:
+    model, opt, callbacks = make_run("sgd")
+    with pytest.raises(ConfigError, match="on_nonfinite must be one of stop, skip, rollback"):
+        train(model, opt, callbacks, on_nonfinite="ignore")
+    with pytest.raises(ConfigError, match="checkpoint_every must be a positive number"):
+        train(model, opt, callbacks, checkpoint="x.npz", checkpoint_every=0)
+    with pytest.raises(ConfigError, match="checkpoint_every needs checkpoint"):
+        train(model, opt, callbacks, checkpoint_every=5)
+    x_train, y_train, _, _ = DATA
+    with pytest.raises(ConfigError, match="epochs must be a non-negative integer"):
+        fit(model, nn.CrossEntropyLoss(), opt, x_train, y_train, epochs=-1, verbose=0)
+    with pytest.raises(ConfigError, match="clip_norm must be a positive number"):
+        fit(model, nn.CrossEntropyLoss(), opt, x_train, y_train, clip_norm=0, verbose=0)
