@@ -116,6 +116,33 @@ def _pool_geometry(x: Array, kernel: Pair, stride: Pair, padding: Pair) -> tuple
     return out_hw, tiles
 
 
+def _first_max(views: list[Array]) -> tuple[Array, Array]:
+    """Elementwise max of same-shape arrays and the index of the first one attaining it.
+
+    A pairwise tournament in which the earlier entry wins ties, as PyTorch breaks them: per
+    merge one maximum, one comparison and one select, all elementwise. (A loop that updates
+    the running max with masked copies measured 3x slower; a max-reduce over the window axes
+    of the (N, C, H_out, kh, W_out, kw) view 5x slower.)
+    """
+    index_type = np.uint8 if len(views) < 256 else np.int32
+    if len(views) == 1:
+        return views[0].copy(), np.zeros(views[0].shape, dtype=index_type)
+    level: list[tuple[Array, Array]] = [(v, index_type(t)) for t, v in enumerate(views)]
+    while len(level) > 1:
+        merged: list[tuple[Array, Array]] = []
+        for (left, left_index), (right, right_index) in zip(level[::2], level[1::2], strict=False):
+            later = right > left
+            if left_index.ndim == right_index.ndim == 0:  # first level: indices t and t + 1
+                index = later.view(index_type) if left_index == 0 else later + left_index
+            else:
+                index = np.where(later, right_index, left_index)
+            merged.append((np.maximum(left, right), index))
+        if len(level) % 2:
+            merged.append(level[-1])
+        level = merged
+    return level[0]
+
+
 class MaxPool2d(Function):
     """z = max of each window;  dz/dx = 1 at the window's first argmax, else 0 (overlaps summed)."""
 
@@ -129,25 +156,18 @@ class MaxPool2d(Function):
             # Fast path: the windows tile the image (a ragged edge is dropped, as floor mode does).
             ho, wo = out_hw
             tiled = x[:, :, : ho * kh, : wo * kw].reshape(n, c, ho, kh, wo, kw)  # a view
-            out = tiled.max(axis=(3, 5))  # (N, C, H_out, W_out)
             offsets = [tiled[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
         else:
             xp = _pad(x, padding, -np.inf)  # -inf never wins a window that has a real element
             offsets = [_offset_view(xp, i, j, stride, out_hw) for i in range(kh) for j in range(kw)]
-            out = offsets[0].copy()
+        if not ctx.needs_input_grad[0]:
+            out = offsets[0].copy()  # (N, C, H_out, W_out)
             for view in offsets[1:]:
                 np.maximum(out, view, out=out)
-        if ctx.needs_input_grad[0]:
-            # The first offset (row-major) that attains the max, as PyTorch breaks ties.
-            argmax = np.zeros(out.shape, dtype=np.uint8 if kh * kw < 256 else np.int32)
-            found = offsets[0] == out
-            for t, view in enumerate(offsets[1:], start=1):
-                hit = view == out
-                hit &= ~found
-                argmax[hit] = t
-                found |= hit
-            ctx.save_for_backward(argmax)
-            ctx.geometry = (x.shape, kernel_size, stride, padding, out_hw, tiles)
+            return out
+        out, argmax = _first_max(offsets)
+        ctx.save_for_backward(argmax)
+        ctx.geometry = (x.shape, kernel_size, stride, padding, out_hw, tiles)
         return out
 
     @staticmethod
