@@ -50,11 +50,11 @@ def build_cnn(
     batch_norm: bool = False,
     dropout: float = 0.0,
 ) -> nn.Sequential:
-    """Per entry of channels: conv 3x3 pad 1 (→ BatchNorm2d) → ReLU → max-pool 2; then Flatten →
-    Linear(→ hidden) → ReLU (→ Dropout) → Linear(→ num_classes).
+    """Unflatten, then per entry of channels: conv 3x3 pad 1 (→ BatchNorm2d) → ReLU → max-pool 2;
+    then Flatten → Linear(→ hidden) → ReLU (→ Dropout) → Linear(→ num_classes).
 
-    in_shape is (C, H, W); each pool halves H and W (rounding down), so (1, 28, 28) ends at
-    7x7 and the shipped 8x8 digits at 2x2.
+    in_shape is (C, H, W); the model takes (N, C, H, W) images or (N, C·H·W) rows. Each pool
+    halves H and W (rounding down), so (1, 28, 28) ends at 7x7 and the shipped 8x8 digits at 2x2.
     """
     c, h, w = in_shape
     if len(channels) == 0 or min(channels) < 1:
@@ -64,7 +64,7 @@ def build_cnn(
             f"images of {h}x{w} are too small for {len(channels)} pooling blocks "
             f"(each halves height and width)"
         )
-    layers: list[nn.Module] = []
+    layers: list[nn.Module] = [nn.Unflatten(1, in_shape)]
     for width in channels:
         # With batch norm right after, a conv bias would be subtracted out again.
         layers.append(nn.Conv2d(c, width, 3, padding=1, bias=not batch_norm))

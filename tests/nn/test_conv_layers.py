@@ -122,11 +122,12 @@ def test_batch_norm_layer_matches_pytorch(rng: np.random.Generator) -> None:
 def test_build_cnn_shapes() -> None:
     mnist = build_cnn((1, 28, 28), 10)
     assert mnist(cr.tensor(np.zeros((2, 1, 28, 28)))).shape == (2, 10)
-    assert mnist[7].in_features == 64 * 7 * 7
+    assert mnist[8].in_features == 64 * 7 * 7
     digits = build_cnn((1, 8, 8), 10, channels=(8, 16), hidden=32, batch_norm=True, dropout=0.2)
     assert digits(cr.tensor(np.zeros((3, 1, 8, 8)))).shape == (3, 10)
-    assert [type(m).__name__ for m in digits][:4] == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"]
-    assert digits[0].bias is None  # batch norm subtracts a conv bias out again
+    names = [type(m).__name__ for m in digits][:5]
+    assert names == ["Unflatten", "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"]
+    assert digits[1].bias is None  # batch norm subtracts a conv bias out again
 
 
 def test_build_cnn_gradcheck(rng: np.random.Generator) -> None:
@@ -138,10 +139,24 @@ def test_build_cnn_gradcheck(rng: np.random.Generator) -> None:
 def test_cnn_bad_input_names_the_layer() -> None:
     model = build_cnn((1, 28, 28), 10)
     with pytest.raises(ShapeError) as info:
-        model(cr.tensor(np.zeros((28, 28, 1))))
+        model[1](cr.tensor(np.zeros((28, 28, 1))))
     assert str(info.value) == (
         "Conv2d(1 -> 32, kernel 3x3) expects input (N, 1, H, W), got (28, 28, 1)"
     )
+    with pytest.raises(ShapeError) as info:
+        model(cr.tensor(np.zeros((28, 28, 1))))
+    assert str(info.value) == (
+        "Unflatten(1, (1, 28, 28)) expects input (28, 784) or (28, 1, 28, 28), got (28, 28, 1)"
+    )
+
+
+def test_cnn_takes_flat_rows_or_images(rng: np.random.Generator) -> None:
+    model = build_cnn((1, 8, 8), 10, channels=(4, 8), hidden=16)
+    x = rng.random((3, 64)).astype(np.float32)
+    np.testing.assert_array_equal(
+        model(cr.tensor(x)).data, model(cr.tensor(x.reshape(3, 1, 8, 8))).data
+    )
+    assert repr(model[0]) == "Unflatten(dim=1, unflattened_size=(1, 8, 8))"
 
 
 def test_save_load_round_trip_with_batch_norm(tmp_path: Path, rng: np.random.Generator) -> None:
@@ -153,8 +168,8 @@ def test_save_load_round_trip_with_batch_norm(tmp_path: Path, rng: np.random.Gen
     save(model, tmp_path / "cnn.npz")
     loaded = load(tmp_path / "cnn.npz")
     assert repr(loaded) == repr(model)
-    np.testing.assert_array_equal(loaded[1].running_var, model[1].running_var)
-    assert not np.allclose(loaded[1].running_var, 1)
+    np.testing.assert_array_equal(loaded[2].running_var, model[2].running_var)
+    assert not np.allclose(loaded[2].running_var, 1)
     np.testing.assert_array_equal(loaded(cr.tensor(x)).data, expected)
 
 

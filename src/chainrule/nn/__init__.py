@@ -1,7 +1,7 @@
 """Layers, losses and the Module machinery, as ``torch.nn``."""
 
 from . import init
-from .conv import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
+from .conv import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d, Unflatten
 from .layers import (
     Dropout,
     Flatten,
@@ -42,5 +42,6 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "Unflatten",
     "init",
 ]

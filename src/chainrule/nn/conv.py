@@ -24,6 +24,36 @@ def _text(pair: tuple[int, int]) -> str:
     return f"({pair[0]}, {pair[1]})"
 
 
+class Unflatten(Module):
+    """(N, C·H·W) -> (N, C, H, W): axis dim unfolded into unflattened_size, as PyTorch's.
+
+    Unlike PyTorch's, an input that already has that shape from dim on passes through, so a
+    CNN that starts with Unflatten takes flat rows (the shipped digits) and images (MNIST).
+    """
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...] | list[int]) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(int(n) for n in unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        size, dim = self.unflattened_size, self.dim
+        if x.shape[dim:] == size:
+            return x
+        if x.ndim != dim + 1 or x.shape[dim] != int(np.prod(size)):
+            flat = (*x.shape[:dim], int(np.prod(size))) if x.ndim > dim else ("N", "...")
+            raise ShapeError(
+                f"{type(self).__name__}({dim}, {size}) expects input {flat} or "
+                f"{(*x.shape[:dim], *size)}, got {x.shape}"
+            )
+        return x.reshape(*x.shape[:dim], *size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim, "unflattened_size": list(self.unflattened_size)}
+
+
 class Conv2d(Module):
     """2-D convolution: weight (out_channels, in_channels, kh, kw), bias (out_channels,).
 
