@@ -313,7 +313,8 @@ def batch_norm(
     # The statistics are computed once here and handed to the primitive as constants: its
     # backward is the exact one through them, and the running statistics need them as well.
     mean = x.data.mean(axis=axes)
-    var = np.square(x.data - mean.reshape(ops.conv.channel_shape(x.data))).mean(axis=axes)
+    centred = (x.data - mean.reshape(ops.conv.channel_shape(x.data))).reshape(len(x), features, -1)
+    var = np.einsum("ncl,ncl->c", centred, centred) / np.asarray(count, dtype=mean.dtype)  # (C,)
     with_momentum = np.asarray(momentum, dtype=running_mean.dtype)
     running_mean *= 1 - with_momentum
     running_mean += with_momentum * mean
