@@ -160,3 +160,164 @@ def l1_penalty(parameters: Any, weight: float) -> Tensor:
     for term in terms[1:]:
         total = total + term
     return total * weight
+
+
+# ---------------------------------------------------------------------- convolution and pooling
+IntPair = int | tuple[int, int] | list[int]
+
+
+def _pair(value: IntPair, name: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int | np.integer) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int | np.integer) for v in pair):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _size(pair: tuple[int, int]) -> str:
+    return f"{pair[0]}x{pair[1]}"
+
+
+def _padding_text(padding: tuple[int, int]) -> str:
+    return str(padding[0]) if padding[0] == padding[1] else str(padding)
+
+
+def _check_window(
+    layer: str,
+    x: Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+) -> None:
+    """Positive stride, non-negative padding, and a kernel that fits the padded image."""
+    if min(stride) < 1 or min(kernel) < 1:
+        raise ValueError(f"{layer}: kernel and stride must be positive, got {kernel}, {stride}")
+    if min(padding) < 0:
+        raise ValueError(f"{layer}: padding must be non-negative, got {padding}")
+    padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ShapeError(
+            f"{layer}: kernel {_size(kernel)} is larger than the padded image {_size(padded)} "
+            f"(input {x.shape}, padding {_padding_text(padding)})"
+        )
+
+
+def conv2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+) -> Tensor:
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d`` (im2col and one matmul).
+
+    Args:
+        x: (N, C, H, W).
+        weight: (K, C, kh, kw).
+        bias: (K,) or None.
+        stride, padding: an int or a (vertical, horizontal) pair; padding is zeros.
+
+    Returns:
+        (N, K, H_out, W_out) with H_out = (H + 2·padding - kh) // stride + 1, likewise W_out.
+    """
+    x = _as_tensor(x)
+    stride_, padding_ = _pair(stride, "stride"), _pair(padding, "padding")
+    if weight.ndim != 4:
+        raise ShapeError(f"conv2d expects a weight of shape (K, C, kh, kw), got {weight.shape}")
+    out_channels, in_channels, kh, kw = weight.shape
+    layer = f"Conv2d({in_channels} -> {out_channels}, kernel {kh}x{kw})"
+    if x.ndim != 4:
+        raise ShapeError(f"{layer} expects input (N, {in_channels}, H, W), got {x.shape}")
+    if x.shape[1] != in_channels:
+        raise ShapeError(
+            f"{layer} expects {in_channels} input channels, got {x.shape[1]} in input of shape "
+            f"{x.shape}"
+        )
+    if bias is not None and bias.shape != (out_channels,):
+        raise ShapeError(f"{layer} expects a bias of shape ({out_channels},), got {bias.shape}")
+    _check_window(layer, x, (kh, kw), stride_, padding_)
+    return apply(ops.Conv2d, x, weight, bias, stride=stride_, padding=padding_)
+
+
+def _pool(
+    op: type[ops.Function],
+    x: Tensor,
+    kernel_size: IntPair,
+    stride: IntPair | None,
+    padding: IntPair,
+) -> Tensor:
+    x = _as_tensor(x)
+    kernel = _pair(kernel_size, "kernel_size")
+    stride_ = kernel if stride is None else _pair(stride, "stride")
+    padding_ = _pair(padding, "padding")
+    layer = f"{op.__name__}(kernel {_size(kernel)}, stride {_size(stride_)})"
+    if x.ndim != 4:
+        raise ShapeError(f"{layer} expects input (N, C, H, W), got {x.shape}")
+    if 2 * padding_[0] > kernel[0] or 2 * padding_[1] > kernel[1]:
+        # A wider frame would give windows of padding only (PyTorch refuses them too).
+        raise ValueError(
+            f"{layer}: padding {_padding_text(padding_)} must be at most half the kernel"
+        )
+    _check_window(layer, x, kernel, stride_, padding_)
+    return apply(op, x, kernel_size=kernel, stride=stride_, padding=padding_)
+
+
+def max_pool2d(
+    x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+) -> Tensor:
+    """Max over each kh x kw window of x (N, C, H, W); stride defaults to the kernel size.
+
+    The gradient goes to each window's first maximum (row-major), as in PyTorch.
+    """
+    return _pool(ops.MaxPool2d, x, kernel_size, stride, padding)
+
+
+def avg_pool2d(
+    x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+) -> Tensor:
+    """Mean over each kh x kw window of x (N, C, H, W), zero padding counted in the mean."""
+    return _pool(ops.AvgPool2d, x, kernel_size, stride, padding)
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel of x (N, C) or (N, C, H, W), then scale by weight and shift by bias.
+
+    Training: by this batch's mean and biased variance over every axis but C, and update the
+    running statistics in place: r ← (1 - momentum)·r + momentum·s, with the unbiased variance
+    for running_var (as PyTorch). Evaluation: by running_mean and running_var.
+    """
+    x = _as_tensor(x)
+    features = len(running_mean)
+    if x.ndim < 2 or x.shape[1] != features:
+        raise ShapeError(
+            f"batch_norm over {features} features expects input (N, {features}, ...), got {x.shape}"
+        )
+    if not training:
+        return apply(
+            ops.BatchNormEval, x, weight, bias, mean=running_mean, var=running_var, eps=eps
+        )
+    axes = ops.conv.batch_axes(x.ndim)
+    count = x.size // features
+    if count < 2:
+        raise ShapeError(
+            f"batch_norm in training needs more than one value per channel, got input {x.shape}"
+        )
+    # The statistics are computed once here and handed to the primitive as constants: its
+    # backward is the exact one through them, and the running statistics need them as well.
+    mean = x.data.mean(axis=axes)
+    centred = (x.data - mean.reshape(ops.conv.channel_shape(x.data))).reshape(len(x), features, -1)
+    var = np.einsum("ncl,ncl->c", centred, centred) / np.asarray(count, dtype=mean.dtype)  # (C,)
+    with_momentum = np.asarray(momentum, dtype=running_mean.dtype)
+    running_mean *= 1 - with_momentum
+    running_mean += with_momentum * mean
+    running_var *= 1 - with_momentum
+    running_var += with_momentum * var * np.asarray(count / (count - 1), dtype=var.dtype)
+    return apply(ops.BatchNorm, x, weight, bias, mean=mean, var=var, eps=eps)

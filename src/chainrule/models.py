@@ -40,3 +40,40 @@ def build_mlp(
     # The output layer feeds a softmax/sigmoid loss, not a ReLU: Xavier suits it either way.
     layers.append(nn.Linear(width, num_classes, init="xavier"))
     return nn.Sequential(*layers)
+
+
+def build_cnn(
+    in_shape: tuple[int, int, int],
+    num_classes: int,
+    channels: Sequence[int] = (32, 64),
+    hidden: int = 128,
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+) -> nn.Sequential:
+    """Unflatten, then per entry of channels: conv 3x3 pad 1 (→ BatchNorm2d) → ReLU → max-pool 2;
+    then Flatten → Linear(→ hidden) → ReLU (→ Dropout) → Linear(→ num_classes).
+
+    in_shape is (C, H, W); the model takes (N, C, H, W) images or (N, C·H·W) rows. Each pool
+    halves H and W (rounding down), so (1, 28, 28) ends at 7x7 and the shipped 8x8 digits at 2x2.
+    """
+    c, h, w = in_shape
+    if len(channels) == 0 or min(channels) < 1:
+        raise ConfigError(f"channels must be positive widths, got {list(channels)}")
+    if h >> len(channels) == 0 or w >> len(channels) == 0:
+        raise ConfigError(
+            f"images of {h}x{w} are too small for {len(channels)} pooling blocks "
+            f"(each halves height and width)"
+        )
+    layers: list[nn.Module] = [nn.Unflatten(1, in_shape)]
+    for width in channels:
+        # With batch norm right after, a conv bias would be subtracted out again.
+        layers.append(nn.Conv2d(c, width, 3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(width))
+        layers += [nn.ReLU(), nn.MaxPool2d(2)]
+        c, h, w = width, h // 2, w // 2
+    layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ReLU()]
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(hidden, num_classes, init="xavier"))
+    return nn.Sequential(*layers)

@@ -1,6 +1,7 @@
 """Layers, losses and the Module machinery, as ``torch.nn``."""
 
 from . import init
+from .conv import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d, Unflatten
 from .layers import (
     Dropout,
     Flatten,
@@ -18,8 +19,12 @@ from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module, Parameter, Sequential
 
 __all__ = [
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
@@ -28,6 +33,7 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "Normalize",
     "Parameter",
@@ -36,5 +42,6 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "Unflatten",
     "init",
 ]

@@ -5,6 +5,7 @@ activations and losses), ``conv`` (convolution, pooling, batch norm).
 """
 
 from .base import Array, Context, Function, Grads, constant_like
+from .conv import AvgPool2d, BatchNorm, BatchNormEval, Conv2d, MaxPool2d
 from .elementwise import Abs, Add, Clip, Div, Exp, Log, Mul, Neg, Pow, Sqrt, Sub, Where
 from .nn import (
     BCE,
@@ -26,10 +27,14 @@ __all__ = [
     "Abs",
     "Add",
     "Array",
+    "AvgPool2d",
     "BCEWithLogits",
+    "BatchNorm",
+    "BatchNormEval",
     "Clip",
     "Concatenate",
     "Context",
+    "Conv2d",
     "CrossEntropy",
     "Div",
     "Exp",
@@ -42,6 +47,7 @@ __all__ = [
     "LogSoftmax",
     "MatMul",
     "Max",
+    "MaxPool2d",
     "Mean",
     "Mul",
     "Neg",
