@@ -96,8 +96,8 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     ("mnist", "mlp"): dict(hidden=[512, 256], optimizer="sgd", lr=0.05, momentum=0.9,
                            nesterov=True, batch_size=128, epochs=10, lr_step=4, lr_gamma=0.3),
     ("digits", "cnn"): dict(optimizer="adam", lr=2e-3, batch_size=32, epochs=15),
-    ("mnist", "cnn"): dict(optimizer="adam", lr=1e-3, batch_size=128, epochs=5, lr_step=2,
-                           lr_gamma=0.3, dropout=0.25),
+    ("mnist", "cnn"): dict(optimizer="adam", lr=1e-3, batch_size=64, epochs=5, lr_step=2,
+                           lr_gamma=0.3, dropout=0.25, val_split=0.0),
 }  # fmt: skip
 
 BASE_CONFIG: dict[str, Any] = dict(
