@@ -15,6 +15,7 @@ import multiprocessing
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ def throughput(
             worker.ask("infer", x[:1000], 1)
         for _ in range(rounds):
             for lib, worker in workers.items():
+                time.sleep(0.5)  # let the other worker's BLAS/OpenMP threads stop spinning
                 results[f"{lib}_train"].append(worker.ask("train", batches))
                 results[f"{lib}_infer"].append(worker.ask("infer", x[:1000], 3))
     finally:
