@@ -247,6 +247,16 @@ def batch_axes(ndim: int) -> tuple[int, ...]:
     return (0, *range(2, ndim))
 
 
+def _scale_shift(
+    x_hat: Array, weight: Array | None, bias: Array | None, shape: tuple[int, ...]
+) -> Array:
+    """γ·x̂ + β per channel (γ, β broadcast through ``shape``), as a new array."""
+    out = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
+    if bias is not None:
+        out += bias.reshape(shape)
+    return out
+
+
 class BatchNorm(Function):
     """Train mode z = γ·x̂ + β, x̂ = (x - μ)/σ, μ and σ² = var + eps of this batch (given);
     dx = (γ/σ)/m·(m·g − Σg − x̂·Σ(g·x̂)),  dγ = Σ g·x̂,  dβ = Σ g, sums over the m batch positions.
@@ -270,9 +280,7 @@ class BatchNorm(Function):
         shape = channel_shape(x)
         inv_std = 1 / np.sqrt(var + np.asarray(eps, dtype=x.dtype))  # (C,)
         x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
-        out = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
-        if bias is not None:
-            out += bias.reshape(shape)
+        out = _scale_shift(x_hat, weight, bias, shape)
         ctx.save_for_backward(x_hat, weight, inv_std)
         return out
 
@@ -315,9 +323,7 @@ class BatchNormEval(Function):
         shape = channel_shape(x)
         inv_std = (1 / np.sqrt(var + np.asarray(eps, dtype=var.dtype))).astype(x.dtype)
         x_hat = (x - mean.astype(x.dtype).reshape(shape)) * inv_std.reshape(shape)
-        out = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
-        if bias is not None:
-            out += bias.reshape(shape)
+        out = _scale_shift(x_hat, weight, bias, shape)
         ctx.save_for_backward(x_hat if ctx.needs_input_grad[1] else None, weight, inv_std)
         return out
 
