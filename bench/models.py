@@ -70,7 +70,7 @@ def layer_costs(model: nn.Sequential, input_shape: tuple[int, ...]) -> list[floa
             if hasattr(layer, "weight"):
                 # Each output element is a dot product of the weight's fan-in with an input patch.
                 fan_in = int(np.prod(layer.weight.shape[1:]))
-                costs.append(2.0 * fan_in * out.data.size)
+                costs.append(2.0 * fan_in * out.numel())
             x = out
     return costs
 

@@ -8,6 +8,11 @@ import numpy as np
 import pytest
 
 import chainrule
+from chainrule.tensor import set_strict
+
+# Every test runs the engine in strict mode: an op whose backward writes into its incoming
+# gradient (which other branches of the graph may share) fails at once.
+set_strict(True)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

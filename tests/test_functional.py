@@ -15,7 +15,7 @@ def test_cross_entropy_is_finite_and_right_at_extreme_logits(dtype: type) -> Non
     logits = cr.tensor([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]], True, dtype)
     loss = F.cross_entropy(logits, np.array([1, 2]), reduction="none")
     # Row 0: the right class is 2000 below the best: loss = 2000. Row 1: 1000 - 999 + log(1+e^-1).
-    np.testing.assert_allclose(loss.data, [2000.0, 1 + np.log1p(np.exp(-1.0))], rtol=1e-6)
+    np.testing.assert_allclose(loss.numpy(), [2000.0, 1 + np.log1p(np.exp(-1.0))], rtol=1e-6)
     loss.sum().backward()
     expected = np.array(
         [[1.0, -1.0, 0.0], [0.0, 1 / (1 + np.exp(-1.0)) - 0.0, 0.0]], dtype=np.float64
@@ -30,7 +30,7 @@ def test_bce_with_logits_is_finite_at_extreme_logits(dtype: type) -> None:
     logits = cr.tensor([1000.0, -1000.0, 1000.0, -1000.0], True, dtype)
     target = np.array([1.0, 0.0, 0.0, 1.0])
     loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    np.testing.assert_allclose(loss.data, [0.0, 0.0, 1000.0, 1000.0])
+    np.testing.assert_allclose(loss.numpy(), [0.0, 0.0, 1000.0, 1000.0])
     loss.sum().backward()
     np.testing.assert_allclose(logits.grad, [0.0, 0.0, 1.0, -1.0])
 
@@ -38,16 +38,16 @@ def test_bce_with_logits_is_finite_at_extreme_logits(dtype: type) -> None:
 def test_bce_on_probabilities_clamps_logs_at_minus_100() -> None:
     p = cr.tensor([0.0, 1.0, 0.5], requires_grad=True)
     loss = F.binary_cross_entropy(p, np.array([1.0, 0.0, 1.0]), reduction="none")
-    np.testing.assert_allclose(loss.data, [100.0, 100.0, np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, np.log(2)], rtol=1e-6)
     loss.sum().backward()
     assert np.isfinite(p.grad).all()
 
 
 def test_sigmoid_and_softmax_do_not_overflow() -> None:
     x = cr.tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
-    np.testing.assert_allclose(F.sigmoid(x).data, [0.0, 0.5, 1.0])
-    np.testing.assert_allclose(F.softmax(x).data, [0.0, 0.0, 1.0])
-    np.testing.assert_allclose(F.log_softmax(x).data, [-2000.0, -1000.0, 0.0])
+    np.testing.assert_allclose(F.sigmoid(x).numpy(), [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(F.softmax(x).numpy(), [0.0, 0.0, 1.0])
+    np.testing.assert_allclose(F.log_softmax(x).numpy(), [-2000.0, -1000.0, 0.0])
 
 
 def test_cross_entropy_with_one_hot_equals_labels() -> None:
@@ -87,7 +87,7 @@ def test_wrong_input_width_names_layer_and_shapes() -> None:
 
 def test_dropout_scales_and_is_off_in_eval() -> None:
     x = cr.tensor(np.ones((200, 50)))
-    y = F.dropout(x, 0.5, training=True).data
+    y = F.dropout(x, 0.5, training=True).numpy()
     assert set(np.unique(y)) <= {0.0, 2.0}
     assert 0.4 < (y == 0).mean() < 0.6
     assert F.dropout(x, 0.5, training=False) is x

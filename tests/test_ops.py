@@ -17,7 +17,7 @@ from op_cases import CASES, Case
 IDS = [case.name for case in CASES]
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", [c for c in CASES if c.exact], ids=lambda c: c.name)
 def test_gradcheck_float64(case: Case, rng: np.random.Generator) -> None:
     result = cr.gradcheck(case.fn, case.inputs(rng))
     assert result.passed, f"{case.name}\n{result}"
@@ -40,7 +40,7 @@ def test_matches_pytorch(case: Case, rng: np.random.Generator) -> None:
     ours = [cr.tensor(x, requires_grad=True) for x in inputs]
     theirs = [torch.tensor(x, requires_grad=True) for x in inputs]
     out, ref = case.fn(*ours), case.torch(*theirs)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
     direction = rng.standard_normal(out.shape).astype(np.float32)
     (out * cr.tensor(direction)).sum().backward()
     (ref * torch.tensor(direction)).sum().backward()

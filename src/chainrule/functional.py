@@ -82,7 +82,7 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 # ---------------------------------------------------------------------------- losses
 def _check_same_shape(name: str, prediction: Tensor, target: Any) -> None:
-    target_shape = np.shape(target.data if isinstance(target, Tensor) else target)
+    target_shape = np.shape(target.array if isinstance(target, Tensor) else target)
     if prediction.shape != target_shape:
         raise ShapeError(
             f"{name}: prediction has shape {prediction.shape} but target has shape {target_shape}"
@@ -101,7 +101,7 @@ def binary_cross_entropy(
 ) -> Tensor:
     """-(t·log p + (1-t)·log(1-p)) on probabilities p in [0, 1] (log terms floored at -100)."""
     _check_same_shape("binary_cross_entropy", probabilities, target)
-    p = probabilities.data
+    p = probabilities.array
     if not ((p >= 0) & (p <= 1)).all():
         raise DataError("binary_cross_entropy: every input must be a probability in [0, 1]")
     return _reduce(apply(ops.BCE, probabilities, target), reduction)
@@ -124,9 +124,8 @@ def _check_class_targets(logits: Tensor, target: np.ndarray) -> None:
         )
     if target.dtype.kind not in "iu":
         raise DataError(f"cross_entropy: class labels must be integers, got dtype {target.dtype}")
-    bad = np.flatnonzero((target < 0) | (target >= classes))
-    if bad.size:
-        row = int(bad[0])
+    if target.size and (target.min() < 0 or target.max() >= classes):
+        row = int(np.flatnonzero((target < 0) | (target >= classes))[0])
         raise DataError(
             f"cross_entropy: label {int(target[row])} at row {row} is out of range "
             f"for {classes} classes (expected 0..{classes - 1})"
@@ -143,7 +142,7 @@ def cross_entropy(logits: Tensor, target: Any, reduction: Reduction = "mean") ->
     """
     if logits.ndim != 2:
         raise ShapeError(f"cross_entropy expects logits of shape (N, K), got {logits.shape}")
-    target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target_data = target.array if isinstance(target, Tensor) else np.asarray(target)
     if target_data.ndim == 2:
         _check_same_shape("cross_entropy", logits, target_data)
         per_sample = -(log_softmax(logits, dim=1) * target).sum(axis=1)
@@ -305,15 +304,17 @@ def batch_norm(
             ops.BatchNormEval, x, weight, bias, mean=running_mean, var=running_var, eps=eps
         )
     axes = ops.conv.batch_axes(x.ndim)
-    count = x.size // features
+    count = x.numel() // features
     if count < 2:
         raise ShapeError(
             f"batch_norm in training needs more than one value per channel, got input {x.shape}"
         )
     # The statistics are computed once here and handed to the primitive as constants: its
     # backward is the exact one through them, and the running statistics need them as well.
-    mean = x.data.mean(axis=axes)
-    centred = (x.data - mean.reshape(ops.conv.channel_shape(x.data))).reshape(len(x), features, -1)
+    mean = x.array.mean(axis=axes)
+    centred = (x.array - mean.reshape(ops.conv.channel_shape(x.array))).reshape(
+        len(x), features, -1
+    )
     var = np.einsum("ncl,ncl->c", centred, centred) / np.asarray(count, dtype=mean.dtype)  # (C,)
     with_momentum = np.asarray(momentum, dtype=running_mean.dtype)
     running_mean *= 1 - with_momentum
@@ -321,3 +322,59 @@ def batch_norm(
     running_var *= 1 - with_momentum
     running_var += with_momentum * var * np.asarray(count / (count - 1), dtype=var.dtype)
     return apply(ops.BatchNorm, x, weight, bias, mean=mean, var=var, eps=eps)
+
+
+# ---------------------------------------------------------------------------- padding
+def pad(x: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad (or, with negative widths, crop) the last dims, as ``torch.nn.functional.pad``.
+
+    Args:
+        pad: (left, right) for the last dim, then (top, bottom) for the one before, and so on.
+        mode: 'constant' (with ``value``, 0 by default), 'reflect' (mirror, edge not repeated),
+            'replicate' (repeat the edge) or 'circular' (wrap around).
+    """
+    x = _as_tensor(x)
+    widths = [int(w) for w in pad]
+    if len(widths) % 2 or len(widths) // 2 > x.ndim:
+        raise ValueError(
+            f"pad needs pairs of widths for at most {x.ndim} dims, got {len(widths)} values"
+        )
+    pairs = [(widths[2 * i], widths[2 * i + 1]) for i in range(len(widths) // 2)]
+    dims = [x.ndim - 1 - i for i in range(len(pairs))]  # the last dim first
+    if mode == "constant":
+        crop = tuple(
+            slice(max(-lo, 0), n - max(-hi, 0)) if d in dims else slice(None)
+            for d, n in enumerate(x.shape)
+            for lo, hi in [pairs[dims.index(d)] if d in dims else (0, 0)]
+        )
+        if any(s != slice(None) for s in crop):
+            x = x[crop]
+        full = [(0, 0)] * x.ndim
+        for d, (lo, hi) in zip(dims, pairs, strict=True):
+            full[d] = (max(lo, 0), max(hi, 0))
+        if not any(lo or hi for lo, hi in full):
+            return x
+        return apply(ops.Pad, x, widths=tuple(full), value=0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(
+            f"pad mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
+    for d, (lo, hi) in zip(dims, pairs, strict=True):
+        n = x.shape[d]
+        positions = np.arange(-lo, n + hi)
+        if mode == "replicate":
+            index = np.clip(positions, 0, n - 1)
+        elif mode == "circular":
+            if lo > n or hi > n:
+                raise ValueError(f"circular padding of {lo, hi} is larger than dim {d}'s size {n}")
+            index = positions % n
+        else:
+            if lo >= n or hi >= n:
+                raise ValueError(
+                    f"reflect padding of {lo, hi} must be smaller than dim {d}'s size {n}"
+                )
+            period = 2 * (n - 1) if n > 1 else 1
+            index = np.abs(positions) % period
+            index = np.where(index >= n, period - index, index)
+        x = x.index_select(d, index)  # a gather: repeated positions add up in backward
+    return x

@@ -94,7 +94,7 @@ def gradcheck(
     if is_module:
         checked.update(model.named_parameters())
     for i, x in enumerate(inputs):
-        data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        data = x.array if isinstance(x, Tensor) else np.asarray(x)
         if data.dtype.kind == "f":
             t = Tensor(data, requires_grad=check_inputs, dtype=np.float64)
             if check_inputs:
@@ -119,8 +119,8 @@ def gradcheck(
         errors: dict[str, float] = {}
         counts: dict[str, int] = {}
         for name, t in checked.items():
-            analytic = np.zeros(t.shape) if t.grad is None else t.grad
-            flat = t.data.reshape(-1)  # a view: perturbing it perturbs the tensor
+            analytic = np.zeros(t.shape) if t.grad is None else t.grad.array
+            flat = t.array.reshape(-1)  # a view: perturbing it perturbs the tensor
             positions = np.arange(flat.size)
             if max_elements is not None and flat.size > max_elements:
                 positions = rng.choice(flat.size, size=max_elements, replace=False)
@@ -129,9 +129,9 @@ def gradcheck(
                 for k in positions:
                     original = flat[k]
                     flat[k] = original + eps
-                    plus = float(np.sum(evaluate().data * direction))
+                    plus = float(np.sum(evaluate().array * direction))
                     flat[k] = original - eps
-                    minus = float(np.sum(evaluate().data * direction))
+                    minus = float(np.sum(evaluate().array * direction))
                     flat[k] = original
                     numeric = (plus - minus) / (2 * eps)
                     a = float(analytic.reshape(-1)[k])

@@ -27,3 +27,46 @@ def get_rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     _generator.bit_generator.state = state
+
+
+def seed() -> int:
+    """Seed the generator from the operating system's entropy; return the seed used."""
+    value = int(np.random.SeedSequence().entropy % (2**63))
+    manual_seed(value)
+    return value
+
+
+class Generator:
+    """A private stream of random numbers, as ``torch.Generator``: pass it as ``generator=`` to
+    draws (rand, randperm, DataLoader shuffles) that must not touch the global one."""
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self._seed = 67280421310721  # PyTorch's default seed
+        self.numpy = np.random.default_rng(self._seed)
+
+    def manual_seed(self, seed: int) -> Generator:
+        self._seed = int(seed)
+        self.numpy = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self) -> int:
+        return self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> dict[str, Any]:
+        return self.numpy.bit_generator.state
+
+    def set_state(self, state: dict[str, Any]) -> Generator:
+        self.numpy.bit_generator.state = state
+        return self
+
+
+def generator_of(generator: Generator | np.random.Generator | None) -> np.random.Generator:
+    """The NumPy generator to draw from: the given one's, or chainrule's global one."""
+    if generator is None:
+        return _generator
+    if isinstance(generator, Generator):
+        return generator.numpy
+    return generator

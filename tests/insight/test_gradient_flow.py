@@ -67,7 +67,7 @@ def test_growth_without_nan_is_exploding() -> None:
 
 def test_dead_relu_fraction_is_exactly_one(rng: np.random.Generator) -> None:
     layer = nn.Linear(4, 6)
-    layer.bias.data[...] = -100.0
+    layer.bias.numpy()[...] = -100.0
     model = nn.Sequential(layer, nn.ReLU(), nn.Linear(6, 3))
     x = rng.random((64, 4)).astype(np.float32)
     y = rng.integers(0, 3, 64)

@@ -26,7 +26,7 @@ def test_tables_equal_the_engine(activation: str, rng: np.random.Generator) -> N
     layer, head = model[0], model[2]
     forward, backward = tracer.forward_rows("0"), tracer.backward_rows("0")
     assert [r["neuron"] for r in forward] == [0, 1, 2, 3]
-    w, b = layer.weight.data, layer.bias.data
+    w, b = layer.weight.numpy(), layer.bias.numpy()
     z = x[0] @ w.T + b
     a = {"sigmoid": 1 / (1 + np.exp(-z)), "tanh": np.tanh(z), "relu": np.maximum(z, 0)}[activation]
     for j, row in enumerate(forward):
@@ -38,9 +38,9 @@ def test_tables_equal_the_engine(activation: str, rng: np.random.Generator) -> N
     hidden = np.array([r["a"] for r in forward])
     for k, row in enumerate(tracer.forward_rows("2")):
         assert row["inputs"] == pytest.approx(hidden.tolist())
-        assert row["a"] == row["z"] == pytest.approx(float(out.data[0, k]))
+        assert row["a"] == row["z"] == pytest.approx(float(out.numpy()[0, k]))
     # Backward: dL/dw and dL/db are the layer's .grad; the chain rule holds row by row.
-    grad_hidden = 2 * (out.data[0] - target[0]) / 2 @ head.weight.data  # dL/da by hand
+    grad_hidden = 2 * (out.numpy()[0] - target[0]) / 2 @ head.weight.numpy()  # dL/da by hand
     for j, row in enumerate(backward):
         assert row["dL/dw"] == layer.weight.grad[j].tolist()
         assert row["dL/db"] == float(layer.bias.grad[j])
@@ -63,7 +63,7 @@ def test_trace_layer_and_top_neurons(rng: np.random.Generator) -> None:
     assert len(rows) == 10
     magnitudes = [abs(r["a"]) for r in rows]
     assert magnitudes == sorted(magnitudes, reverse=True)
-    assert magnitudes[0] == pytest.approx(float(np.max(np.maximum(x @ layer.weight.data.T, 0))))
+    assert magnitudes[0] == pytest.approx(float(np.max(np.maximum(x @ layer.weight.numpy().T, 0))))
     table = tracer.forward_table(top=10)
     assert table.startswith("inputs x: 50 values") and len(table.splitlines()) == 13
     # L = Σ a: dL/da = 1, so dL/dw of a live unit is x itself.

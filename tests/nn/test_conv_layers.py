@@ -40,9 +40,9 @@ def test_conv2d_layer_shapes_and_repr() -> None:
 def test_conv2d_he_init_uses_receptive_field() -> None:
     layer = nn.Conv2d(16, 32, 3)
     bound = np.sqrt(6 / (16 * 9))  # He uniform: √3 · √2/√fan_in
-    assert np.abs(layer.weight.data).max() <= bound
-    assert np.abs(layer.weight.data).max() > 0.9 * bound
-    assert not layer.bias.data.any()
+    assert np.abs(layer.weight.numpy()).max() <= bound
+    assert np.abs(layer.weight.numpy()).max() > 0.9 * bound
+    assert not layer.bias.numpy().any()
 
 
 def test_pooling_layers() -> None:
@@ -54,8 +54,8 @@ def test_pooling_layers() -> None:
         "padding": [1, 1],
     }
     x = cr.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
-    np.testing.assert_array_equal(pool(x).data[0, 0], [[5, 7], [13, 15]])
-    np.testing.assert_array_equal(nn.AvgPool2d(2)(x).data[0, 0], [[2.5, 4.5], [10.5, 12.5]])
+    np.testing.assert_array_equal(pool(x).numpy()[0, 0], [[5, 7], [13, 15]])
+    np.testing.assert_array_equal(nn.AvgPool2d(2)(x).numpy()[0, 0], [[2.5, 4.5], [10.5, 12.5]])
     with pytest.raises(ValueError, match="at most half the kernel"):
         nn.MaxPool2d(2, padding=2)
 
@@ -72,7 +72,7 @@ def test_batch_norm_layer_state_and_modes(rng: np.random.Generator) -> None:
     assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
     assert list(layer.state_dict()) == ["weight", "bias", "running_mean", "running_var"]
     x = (rng.standard_normal((4, 3, 5, 5)) * 2 + 3).astype(np.float32)
-    out = layer(cr.tensor(x)).data
+    out = layer(cr.tensor(x)).numpy()
     np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-5)
     np.testing.assert_allclose(out.var(axis=(0, 2, 3)), 1, atol=1e-3)
     mean = x.mean(axis=(0, 2, 3))
@@ -85,7 +85,7 @@ def test_batch_norm_layer_state_and_modes(rng: np.random.Generator) -> None:
     expected = (x - before[None, :, None, None]) / np.sqrt(
         layer.running_var[None, :, None, None] + 1e-5
     )
-    np.testing.assert_allclose(layer(cr.tensor(x)).data, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer(cr.tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(layer.running_mean, before)  # eval leaves the statistics
 
 
@@ -104,7 +104,7 @@ def test_batch_norm_layer_matches_pytorch(rng: np.random.Generator) -> None:
     for _ in range(3):
         x = (rng.standard_normal((5, 4, 3, 3)) * 2 - 1).astype(np.float32)
         np.testing.assert_allclose(
-            ours(cr.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-5
+            ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), atol=1e-5
         )
     for name in ("running_mean", "running_var"):
         np.testing.assert_allclose(
@@ -114,7 +114,7 @@ def test_batch_norm_layer_matches_pytorch(rng: np.random.Generator) -> None:
     theirs.eval()
     x = rng.standard_normal((2, 4, 3, 3)).astype(np.float32)
     np.testing.assert_allclose(
-        ours(cr.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+        ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
     )
 
 
@@ -154,7 +154,7 @@ def test_cnn_takes_flat_rows_or_images(rng: np.random.Generator) -> None:
     model = build_cnn((1, 8, 8), 10, channels=(4, 8), hidden=16)
     x = rng.random((3, 64)).astype(np.float32)
     np.testing.assert_array_equal(
-        model(cr.tensor(x)).data, model(cr.tensor(x.reshape(3, 1, 8, 8))).data
+        model(cr.tensor(x)).numpy(), model(cr.tensor(x.reshape(3, 1, 8, 8))).numpy()
     )
     assert repr(model[0]) == "Unflatten(dim=1, unflattened_size=(1, 8, 8))"
 
@@ -164,13 +164,13 @@ def test_save_load_round_trip_with_batch_norm(tmp_path: Path, rng: np.random.Gen
     x = rng.random((6, 1, 8, 8)).astype(np.float32)
     model(cr.tensor(x))  # a training step moves the running statistics
     model.eval()
-    expected = model(cr.tensor(x)).data
+    expected = model(cr.tensor(x)).numpy()
     save(model, tmp_path / "cnn.npz")
     loaded = load(tmp_path / "cnn.npz")
     assert repr(loaded) == repr(model)
     np.testing.assert_array_equal(loaded[2].running_var, model[2].running_var)
     assert not np.allclose(loaded[2].running_var, 1)
-    np.testing.assert_array_equal(loaded(cr.tensor(x)).data, expected)
+    np.testing.assert_array_equal(loaded(cr.tensor(x)).numpy(), expected)
 
 
 def test_cnn_learns_digits() -> None:

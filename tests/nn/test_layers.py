@@ -32,9 +32,9 @@ def test_named_parameters_and_state_dict() -> None:
     other = mlp()
     other.load_state_dict(state)
     for a, b in zip(model.parameters(), other.parameters(), strict=True):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
     state["0.weight"][...] = 7  # a copy: the model is untouched
-    assert not (model[0].weight.data == 7).any()
+    assert not (model[0].weight.numpy() == 7).any()
 
 
 def test_load_state_dict_reports_mismatches() -> None:
@@ -54,7 +54,7 @@ def test_shared_layer_counted_once_and_gets_summed_gradient() -> None:
     x = cr.tensor(np.random.default_rng(0).standard_normal((2, 3)))
     model(x).sum().backward()
     assert shared.weight.grad is not None
-    assert cr.gradcheck(model, [x.data.astype(np.float64)]).passed
+    assert cr.gradcheck(model, [x.numpy().astype(np.float64)]).passed
 
 
 def test_train_eval_and_repr() -> None:
@@ -100,7 +100,7 @@ def test_forward_hook_sees_output_and_can_be_removed() -> None:
 def test_init_variances(fn, expected_std: float) -> None:  # type: ignore[no-untyped-def]
     weight = nn.Parameter(np.empty((300, 400), dtype=np.float32))
     fn(weight)
-    assert weight.data.std() == pytest.approx(expected_std, rel=0.02)
+    assert weight.numpy().std() == pytest.approx(expected_std, rel=0.02)
     assert weight.dtype == np.float32
 
 
@@ -148,7 +148,7 @@ def test_bce_loss_module_gradcheck() -> None:
 def test_normalize_uses_given_statistics() -> None:
     x = np.random.default_rng(0).normal(5.0, 3.0, (1000, 4)).astype(np.float32)
     layer = nn.Normalize.from_data(x, per_feature=True)
-    y = layer(cr.tensor(x)).data
+    y = layer(cr.tensor(x)).numpy()
     np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-4)
     np.testing.assert_allclose(y.std(axis=0), 1, atol=1e-4)
     assert y.dtype == np.float32

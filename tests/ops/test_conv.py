@@ -186,7 +186,7 @@ def test_conv2d_matches_pytorch(
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
     out = F.conv2d(*ours, stride, padding)
     expected = torch.nn.functional.conv2d(*theirs, stride=stride, padding=padding)
-    assert_close(out.data, expected)
+    assert_close(out.numpy(), expected)
     grad = rng.standard_normal(out.shape).astype(np.float32)
     out.backward(grad)
     expected.backward(torch.tensor(grad))
@@ -206,7 +206,7 @@ def test_pooling_matches_pytorch(
     ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out = getattr(F, name)(ours, kernel, stride, padding)
     expected = getattr(torch.nn.functional, name)(theirs, kernel, stride, padding)
-    assert_close(out.data, expected)
+    assert_close(out.numpy(), expected)
     grad = rng.standard_normal(out.shape).astype(np.float32)
     out.backward(grad)
     expected.backward(torch.tensor(grad))
@@ -244,7 +244,7 @@ def test_batch_norm_matches_pytorch(shape: tuple[int, ...], rng: np.random.Gener
         expected = torch.nn.functional.batch_norm(
             xt, torch_mean, torch_var, *theirs, training=True, momentum=0.1, eps=1e-5
         )
-        assert_close(out.data, expected)
+        assert_close(out.numpy(), expected)
         grad = rng.standard_normal(shape).astype(np.float32)
         out.backward(grad)
         expected.backward(torch.tensor(grad))
@@ -257,4 +257,4 @@ def test_batch_norm_matches_pytorch(shape: tuple[int, ...], rng: np.random.Gener
     expected = torch.nn.functional.batch_norm(
         torch.tensor(x), torch_mean, torch_var, *theirs, training=False
     )
-    assert_close(out.data, expected)
+    assert_close(out.numpy(), expected)

@@ -19,7 +19,7 @@ def quadratic_steps(opt_factory, steps: int = 5) -> np.ndarray:  # type: ignore[
         opt.zero_grad()
         ((w * w).sum() + w.sum()).backward()
         opt.step()
-    return w.data.copy()
+    return w.numpy().copy()
 
 
 def test_plain_sgd_is_gradient_descent() -> None:
@@ -70,16 +70,16 @@ def test_l1_option_equals_l1_penalty_in_loss() -> None:
     ((w2 * w2).sum() + cr.functional.l1_penalty([w2], 0.2)).backward()
     o1.step()
     o2.step()
-    np.testing.assert_allclose(w1.data, w2.data)
+    np.testing.assert_allclose(w1.numpy(), w2.numpy())
 
 
 def test_updates_are_in_place_and_float32() -> None:
     w = nn.Parameter(np.ones(3, dtype=np.float32))
-    buffer = w.data
+    buffer = w.numpy()
     opt = optim.Adam([w], lr=0.1)
     (w * 2).sum().backward()
     opt.step()
-    assert w.data is buffer and w.data.dtype == np.float32
+    assert w.numpy() is buffer and w.numpy().dtype == np.float32
 
 
 def test_bad_hyperparameters_are_named() -> None:
@@ -144,10 +144,10 @@ def test_optimizer_state_dict_round_trip() -> None:
         (w1 * w1).sum().backward()
         o1.step()
     w2, o2 = make()
-    w2.data[...] = w1.data
+    w2.numpy()[...] = w1.numpy()
     o2.load_state_dict(o1.state_dict())
     for w, o in ((w1, o1), (w2, o2)):
         o.zero_grad()
         (w * w).sum().backward()
         o.step()
-    np.testing.assert_array_equal(w1.data, w2.data)
+    np.testing.assert_array_equal(w1.numpy(), w2.numpy())

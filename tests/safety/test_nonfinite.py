@@ -33,7 +33,7 @@ class PlantHugeWeights(Callback):
 
     def on_batch_end(self, state: Any) -> None:
         if state.step == self.after:
-            state.model[2].weight.data[...] = 3e38
+            state.model[2].weight.numpy()[...] = 3e38
 
 
 class PlantInfGradient(Callback):
@@ -94,7 +94,7 @@ def test_parameter_that_overflowed_is_named() -> None:
     class Overflow(Callback):
         def on_batch_end(self, state: Any) -> None:
             if state.step == 2:
-                state.model[0].bias.data[3] = np.inf
+                state.model[0].bias.numpy()[3] = np.inf
 
     with pytest.raises(NonFiniteError, match=r"parameter '0\.bias' holds NaN or Inf at epoch 1, "
                        r"step 3 \(the previous update overflowed\)"):  # fmt: skip
@@ -107,7 +107,7 @@ def test_skip_policy_drops_the_update_and_goes_on() -> None:
     history = run(model, [planted], on_nonfinite="skip")
     assert planted.before is not None and planted.after is not None
     assert all(np.array_equal(planted.before[k], planted.after[k]) for k in planted.before)
-    assert len(history) == 2 and all(np.isfinite(p.data).all() for p in model.parameters())
+    assert len(history) == 2 and all(np.isfinite(p.numpy()).all() for p in model.parameters())
     assert np.isfinite(history["loss"]).all()
 
 
@@ -135,7 +135,7 @@ def test_rollback_policy_restores_weights_and_cuts_the_learning_rate() -> None:
     assert all(np.array_equal(epoch_2_start[k], planted.after[k]) for k in epoch_2_start)
     assert cut[0] == clean[0]
     np.testing.assert_allclose(cut[1:], np.array(clean[1:]) / 10)
-    assert all(np.isfinite(p.data).all() for p in model.parameters())
+    assert all(np.isfinite(p.numpy()).all() for p in model.parameters())
 
 
 def test_rollback_gives_up_after_repeated_failures() -> None:

@@ -79,7 +79,7 @@ def test_early_stopping_restores_best_weights_even_when_epochs_run_out() -> None
         epochs=6, validation_data=(x_val, y_val), callbacks=[Snapshot(), stopper],
         verbose=0)  # fmt: skip
     _, best_state = min(snapshots, key=lambda s: s[0])
-    np.testing.assert_array_equal(model[0].weight.data, best_state["0.weight"])
+    np.testing.assert_array_equal(model[0].weight.numpy(), best_state["0.weight"])
     assert stopper.stopped_epoch is None
 
 

@@ -52,8 +52,8 @@ def worked_model(activation: str = "sigmoid", seed: int = 0) -> nn.Sequential:
     rng = np.random.default_rng(seed)
     model = nn.Sequential(nn.Linear(2, 3), ACTIVATIONS[activation](), nn.Linear(3, 1))
     for layer in (model[0], model[2]):
-        layer.weight.data[...] = np.round(rng.uniform(-1, 1, layer.weight.shape), 2)
-        layer.bias.data[...] = np.round(rng.uniform(-0.5, 0.5, layer.bias.shape), 2)
+        layer.weight.array[...] = np.round(rng.uniform(-1, 1, layer.weight.shape), 2)
+        layer.bias.array[...] = np.round(rng.uniform(-0.5, 0.5, layer.bias.shape), 2)
     return model
 
 
@@ -81,7 +81,7 @@ def explain_worked_example(
         loss = F.mse_loss(y, target)
         model.zero_grad()
         loss.backward()
-    prediction = float(y.data[0, 0])
+    prediction = float(y.array[0, 0])
     out.loss = loss.item()
     out.forward = {name: tracer.forward_rows(name) for name in tracer.names}
     out.backward = {name: tracer.backward_rows(name) for name in tracer.names}
@@ -104,18 +104,20 @@ def explain_worked_example(
         tracer.backward_table("2"),
         "",
         "hidden layer '0': dL/da_j = Σ_k dL/dz_k · W[k, j], summed over the output neurons k:",
-        _upstream_lines(model[2].weight.data, out.backward["2"], out.backward["0"]),
+        _upstream_lines(model[2].weight.array, out.backward["2"], out.backward["0"]),
         tracer.backward_table("0"),
         "",
     )
-    before = {name: p.data.copy() for name, p in model.named_parameters()}
-    grads = {name: p.grad.copy() for name, p in model.named_parameters() if p.grad is not None}
+    before = {name: p.array.copy() for name, p in model.named_parameters()}
+    grads = {
+        name: p.grad.array.copy() for name, p in model.named_parameters() if p.grad is not None
+    }
     optim.SGD(model.parameters(), lr=lr).step()
     rows: list[dict[str, Any]] = []
     for name, p in model.named_parameters():
         for index in np.ndindex(p.shape):
             w, g = float(before[name][index]), float(grads[name][index])
-            new = float(p.data[index])
+            new = float(p.array[index])
             label = f"{name}[{', '.join(map(str, index))}]"
             written = f"{_n(w)} - {lr:g}·{factor(g)} = {_n(new)}"
             rows.append({"parameter": label, "before": w, "dL/dw": g, "after": new,
@@ -174,7 +176,7 @@ def explain_model(
         loss = loss_fn(output, loss_target(np.array([label]), output, loss_fn))
         model.zero_grad()
         loss.backward()
-    predicted = predict_classes(output.data, loss_fn)
+    predicted = predict_classes(output.array, loss_fn)
     out.loss = loss.item()
     guess = "" if predicted is None else f", predicted {int(predicted[0])}"
     out.add(

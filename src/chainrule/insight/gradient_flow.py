@@ -38,7 +38,7 @@ _KINDS: dict[type[nn.Module], str] = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn
 def dead_fraction(output: Any) -> float:
     """Fraction of units whose output is 0 for every sample: axis 0 is the batch, axis 1 the unit
     (a feature, or a channel of an image), further axes are positions."""
-    a = np.asarray(output.data if isinstance(output, Tensor) else output)
+    a = np.asarray(output.array if isinstance(output, Tensor) else output)
     if a.ndim < 2:
         return float(np.all(a == 0))
     per_unit = np.moveaxis(a, 1, 0).reshape(a.shape[1], -1)  # (D, N·positions)
@@ -47,7 +47,7 @@ def dead_fraction(output: Any) -> float:
 
 def saturated_fraction(output: Any, kind: str) -> float:
     """Fraction of outputs in the flat tails: sigmoid < 0.01 or > 0.99; tanh |a| > 0.99."""
-    a = np.asarray(output.data if isinstance(output, Tensor) else output)
+    a = np.asarray(output.array if isinstance(output, Tensor) else output)
     if kind == "sigmoid":
         return float(np.mean((a < 0.01) | (a > 0.99)))
     if kind == "tanh":
@@ -139,7 +139,7 @@ class GradientMonitor(Callback):
         if not self._sampling:
             return
         self._grads = self._gradient_stats(state.model)
-        self._before = {name: p.data.copy() for name, p in state.model.named_parameters()}
+        self._before = {name: p.array.copy() for name, p in state.model.named_parameters()}
 
     def on_batch_end(self, state: TrainingState) -> None:
         if self._sampling and self._grads:
@@ -147,7 +147,7 @@ class GradientMonitor(Callback):
                 before = self._before.get(name)
                 if before is None or name not in self._grads:
                     continue
-                change = float(np.linalg.norm((p.data - before).astype(np.float64)))
+                change = float(np.linalg.norm((p.array - before).astype(np.float64)))
                 size = float(np.linalg.norm(before.astype(np.float64)))
                 self._grads[name]["update_ratio"] = change / size if size > 0 else math.inf
             self._append(state.epoch, state.step, self._grads, dict(self._pending))
@@ -180,12 +180,12 @@ class GradientMonitor(Callback):
         for name, p in model.named_parameters():
             if p.grad is None:
                 continue
-            g = p.grad.astype(np.float64)
+            g = p.grad.array.astype(np.float64)
             norm = float(np.linalg.norm(g))
             stats[name] = {
                 "grad_rms": norm / math.sqrt(max(g.size, 1)),
                 "grad_norm": norm,
-                "weight_norm": float(np.linalg.norm(p.data.astype(np.float64))),
+                "weight_norm": float(np.linalg.norm(p.array.astype(np.float64))),
                 "finite": bool(np.isfinite(g).all()),
             }
         return stats

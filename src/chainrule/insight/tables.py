@@ -114,7 +114,7 @@ class Tracer:
         for record in self.records.values():
             if record.layer is module:
                 x = inputs[0]
-                record.x = np.array(x.data if isinstance(x, Tensor) else x)
+                record.x = np.array(x.array if isinstance(x, Tensor) else x)
                 record.z, record.a, record.activation = output, output, "identity"
                 if output.requires_grad:
                     output.retain_grad()
@@ -157,7 +157,7 @@ class Tracer:
         return self._record(name).activation
 
     def _neurons(self, record: _Record, sample: int, top: int | None) -> list[int]:
-        a = record.a.data.reshape(-1, record.layer.out_features)[sample]
+        a = record.a.array.reshape(-1, record.layer.out_features)[sample]
         if top is None or top >= len(a):
             return list(range(len(a)))
         # The largest |a| first: the units this input drives hardest.
@@ -176,16 +176,16 @@ class Tracer:
         record = self._record(name)
         layer = record.layer
         x = record.x.reshape(-1, layer.in_features)[sample]
-        z = record.z.data.reshape(-1, layer.out_features)[sample]
-        a = record.a.data.reshape(-1, layer.out_features)[sample]
+        z = record.z.array.reshape(-1, layer.out_features)[sample]
+        a = record.a.array.reshape(-1, layer.out_features)[sample]
         rows = []
         for j in self._neurons(record, sample, top):
             rows.append(
                 {
                     "neuron": j,
                     "inputs": x.tolist(),
-                    "weights": layer.weight.data[j].tolist(),
-                    "bias": 0.0 if layer.bias is None else float(layer.bias.data[j]),
+                    "weights": layer.weight.array[j].tolist(),
+                    "bias": 0.0 if layer.bias is None else float(layer.bias.array[j]),
                     "z": float(z[j]),
                     "activation": record.activation,
                     "a": float(a[j]),
@@ -206,13 +206,13 @@ class Tracer:
         if layer.weight.grad is None or record.z.grad is None:
             raise ChainruleError(f"layer {name!r} has no gradients yet: call backward() first")
         width = layer.out_features
-        z = record.z.data.reshape(-1, width)[sample]
-        a = record.a.data.reshape(-1, width)[sample]
-        grad_a = record.a.grad if record.a.grad is not None else np.zeros_like(record.a.data)
+        z = record.z.array.reshape(-1, width)[sample]
+        a = record.a.array.reshape(-1, width)[sample]
+        grad_a = record.a.grad.array if record.a.grad is not None else np.zeros_like(record.a.array)
         grad_a = grad_a.reshape(-1, width)[sample]
-        grad_z = record.z.grad.reshape(-1, width)[sample]
+        grad_z = record.z.grad.array.reshape(-1, width)[sample]
         slope = local_derivative(record.activation, z, a, record.negative_slope)
-        bias_grad = None if layer.bias is None else layer.bias.grad
+        bias_grad = None if layer.bias is None else layer.bias.grad.array
         rows = []
         for j in self._neurons(record, sample, top):
             rows.append(
@@ -221,7 +221,7 @@ class Tracer:
                     "dL/da": float(grad_a[j]),
                     "f'(z)": float(slope[j]),
                     "dL/dz": float(grad_z[j]),
-                    "dL/dw": layer.weight.grad[j].tolist(),
+                    "dL/dw": layer.weight.grad.array[j].tolist(),
                     "dL/db": 0.0 if bias_grad is None else float(bias_grad[j]),
                 }
             )
@@ -262,7 +262,7 @@ def trace_layer(
     if activation not in kinds:
         raise ChainruleError(f"unknown activation {activation!r}; choose one of {', '.join(kinds)}")
     model = nn.Sequential(layer, kinds[activation]())
-    data = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=layer.weight.dtype)
+    data = np.asarray(x.array if isinstance(x, Tensor) else x, dtype=layer.weight.dtype)
     layer.zero_grad()
     with Tracer(model, ["0"]) as tracer:
         out = model(Tensor(data.reshape(-1, layer.in_features)))

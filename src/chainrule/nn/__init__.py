@@ -1,5 +1,8 @@
 """Layers, losses and the Module machinery, as ``torch.nn``."""
 
+import sys
+
+from .. import functional
 from . import init
 from .conv import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d, Unflatten
 from .layers import (
@@ -17,6 +20,9 @@ from .layers import (
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module, Parameter, Sequential
+
+# ``import chainrule.nn.functional as F`` gives chainrule.functional itself, as PyTorch's path.
+sys.modules[__name__ + ".functional"] = functional
 
 __all__ = [
     "AvgPool2d",
@@ -43,5 +49,6 @@ __all__ = [
     "Softmax",
     "Tanh",
     "Unflatten",
+    "functional",
     "init",
 ]

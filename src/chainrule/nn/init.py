@@ -41,7 +41,7 @@ def fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
 
 
 def _fill(t: Tensor, values: np.ndarray) -> Tensor:
-    t.data[...] = values
+    t.array[...] = values
     return t
 
 

@@ -53,8 +53,9 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            hook(self, args, out)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                hook(self, args, out)
         return out
 
     def register_forward_hook(self, hook: Hook) -> _HookHandle:
@@ -156,7 +157,7 @@ class Module:
     def to(self, dtype: npt.DTypeLike) -> Module:
         """Cast every parameter and floating buffer in place (float64 for gradient checks)."""
         for param in self.parameters():
-            param.data = param.data.astype(dtype)
+            param.array = param.array.astype(dtype)
             param.grad = None
         for module in self.modules():
             for name, buffer in module._buffers.items():
@@ -172,7 +173,7 @@ class Module:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer as NumPy arrays, keyed by dotted name."""
-        state = {name: param.data.copy() for name, param in self.named_parameters()}
+        state = {name: param.array.copy() for name, param in self.named_parameters()}
         state.update((name, np.array(buffer, copy=True)) for name, buffer in self.named_buffers())
         return state
 
@@ -196,7 +197,7 @@ class Module:
                 continue
             value = np.asarray(state[key])
             if table == "_parameters":
-                target = module._parameters[name].data
+                target = module._parameters[name].array
                 if value.shape != target.shape:
                     raise ShapeError(
                         f"state_dict[{key!r}] has shape {value.shape}, the model expects "

@@ -26,19 +26,29 @@ class Context:
         self.saved: tuple[Any, ...] = ()
 
     def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays for backward. The engine records the version of every input (and of the
+        output) that a saved array shares memory with, so that an in-place change to one of them
+        before backward is an error instead of a silently wrong gradient."""
         self.saved = arrays
 
 
 class Function:
     """A differentiable primitive. Subclasses define ``forward`` and ``backward`` as staticmethods.
 
-    ``forward(ctx, *arrays, **options) -> Array``; ``backward(ctx, grad_out) -> one gradient per
-    array input`` (``None`` where ``ctx.needs_input_grad`` says it is not needed). A gradient is a
-    new array or a view, never an array saved in ctx: the engine may adopt a fresh gradient as a
-    leaf's ``.grad`` and accumulate into it in place.
+    ``forward(ctx, *arrays, **options) -> Array``: the arrays arrive promoted to one dtype
+    (PyTorch's rules); options are passed as they are. Arrays the backward needs go through
+    ``ctx.save_for_backward``, never other ctx attributes.
+
+    ``backward(ctx, grad_out) -> one gradient per array input`` (``None`` where
+    ``ctx.needs_input_grad`` says it is not needed), each of the input's shape or broadcastable
+    to it. ``grad_out`` is read-only: it may be shared with other branches of the graph. A
+    returned gradient may be ``grad_out`` itself or a view; the engine copies whatever it cannot
+    prove to be exclusively its own before it becomes a ``.grad``.
     """
 
     differentiable: ClassVar[bool] = True
+    # Integer and bool inputs compute in the default float type (exp, division, mean), as PyTorch.
+    float_output: ClassVar[bool] = False
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> Array:

@@ -1,8 +1,12 @@
-"""Ops that move values without changing them: reshape, transpose, indexing, concatenation."""
+"""Ops that move values without changing them: reshape, transpose, expand, flip, roll, tile,
+pad, concatenate.
+
+Reshape, Transpose and Expand return views when NumPy can, as PyTorch's do; the engine tracks
+those views so that an in-place change through one is seen by the others. Flip copies (PyTorch's
+flip is not a view).
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
@@ -23,40 +27,92 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """z = a with axes permuted;  dz/da = grad with the inverse permutation."""
+    """z = a with axes permuted (a permutation of non-negative axes);  dz/da = grad with the
+    inverse permutation."""
 
     @staticmethod
-    def forward(ctx: Context, a: Array, *, axes: tuple[int, ...] | None = None) -> Array:
+    def forward(ctx: Context, a: Array, *, axes: tuple[int, ...]) -> Array:
         ctx.axes = axes
         return a.transpose(axes)
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
-        return grad_out.transpose(None if ctx.axes is None else np.argsort(ctx.axes))
+        return grad_out.transpose(np.argsort(ctx.axes))
 
 
-def _is_basic(index: Any) -> bool:
-    """True for ints, slices, None and Ellipsis: such an index never selects an element twice."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, int | slice | type(None) | type(Ellipsis)) for i in items)
-
-
-class Index(Function):
-    """z = a[index];  dz/da = grad scattered back to the selected positions (summed on repeats)."""
+class Expand(Function):
+    """z = a broadcast to ``shape`` (a read-only view);  dz/da = grad summed over the broadcast
+    axes (the engine's unbroadcast does it)."""
 
     @staticmethod
-    def forward(ctx: Context, a: Array, *, index: Any) -> Array:
-        ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
-        return np.asarray(a[index])
+    def forward(ctx: Context, a: Array, *, shape: tuple[int, ...]) -> Array:
+        return np.broadcast_to(a, shape)
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
-        grad = np.zeros(ctx.shape, dtype=ctx.dtype)
-        if _is_basic(ctx.index):
-            grad[ctx.index] = grad_out
-        else:
-            np.add.at(grad, ctx.index, grad_out)  # integer arrays may repeat an index
-        return grad
+        return grad_out
+
+
+class Flip(Function):
+    """z = a reversed along ``axes``;  dz/da = grad reversed along the same axes."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Array, *, axes: tuple[int, ...]) -> Array:
+        ctx.axes = axes
+        return np.flip(a, axes).copy()
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        return np.flip(grad_out, ctx.axes)
+
+
+class Roll(Function):
+    """z = a shifted cyclically by ``shifts`` along ``axes`` (flattened when axes is None);
+    dz/da = grad shifted back."""
+
+    @staticmethod
+    def forward(
+        ctx: Context, a: Array, *, shifts: tuple[int, ...], axes: tuple[int, ...] | None
+    ) -> Array:
+        ctx.shifts, ctx.axes = shifts, axes
+        return np.roll(a, shifts if axes is not None else shifts[0], axes)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        back = tuple(-s for s in ctx.shifts)
+        return np.roll(grad_out, back if ctx.axes is not None else back[0], ctx.axes)
+
+
+class Tile(Function):
+    """z = a repeated reps[i] times along axis i (len(reps) == a.ndim);  dz/da = Σ over the
+    copies of grad."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Array, *, reps: tuple[int, ...]) -> Array:
+        ctx.shape, ctx.reps = a.shape, reps
+        return np.tile(a, reps)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        # (r0*s0, r1*s1, ...) -> (r0, s0, r1, s1, ...), then sum over the r axes.
+        split = tuple(d for pair in zip(ctx.reps, ctx.shape, strict=True) for d in pair)
+        return grad_out.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+
+
+class Pad(Function):
+    """z = a framed by ``value`` (widths: (before, after) per axis, non-negative);
+    dz/da = the inner block of grad."""
+
+    @staticmethod
+    def forward(
+        ctx: Context, a: Array, *, widths: tuple[tuple[int, int], ...], value: float = 0.0
+    ) -> Array:
+        ctx.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape, strict=True))
+        return np.pad(a, widths, constant_values=np.asarray(value, dtype=a.dtype))
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        return grad_out[ctx.inner]
 
 
 class Concatenate(Function):
@@ -71,29 +127,3 @@ class Concatenate(Function):
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
         return tuple(np.split(grad_out, ctx.splits, axis=ctx.axis))
-
-
-class MatMul(Function):
-    """z = a @ b;  dz/da = grad @ bᵀ,  dz/db = aᵀ @ grad (batch axes broadcast as in NumPy)."""
-
-    @staticmethod
-    def forward(ctx: Context, a: Array, b: Array) -> Array:
-        ctx.save_for_backward(a, b)
-        return a @ b
-
-    @staticmethod
-    def backward(ctx: Context, grad_out: Array) -> Grads:
-        a, b = ctx.saved
-        da, db = ctx.needs_input_grad
-        # Promote vectors to matrices so that one formula covers every case; undo it after.
-        a2 = a[None, :] if a.ndim == 1 else a  # (1, D) for a vector
-        b2 = b[:, None] if b.ndim == 1 else b  # (D, 1) for a vector
-        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-        g = grad_out.reshape((*batch, a2.shape[-2], b2.shape[-1]))  # (..., N, K) with vectors as 1
-        grad_a = g @ np.swapaxes(b2, -1, -2) if da else None
-        grad_b = np.swapaxes(a2, -1, -2) @ g if db else None
-        if grad_a is not None and a.ndim == 1:
-            grad_a = grad_a.reshape(grad_a.shape[:-2] + a.shape)
-        if grad_b is not None and b.ndim == 1:
-            grad_b = grad_b.reshape(grad_b.shape[:-2] + b.shape)
-        return grad_a, grad_b

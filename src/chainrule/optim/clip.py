@@ -26,7 +26,7 @@ def clip_grad_norm_(
         NonFiniteError: when error_if_nonfinite and the norm is NaN or infinite. Without it, a
             non-finite norm leaves the gradients untouched (scaling by nan would spread NaN).
     """
-    grads = [p.grad for p in parameters if p.grad is not None]
+    grads = [p.grad.array for p in parameters if p.grad is not None]
     if not grads:
         return 0.0
     if norm_type == math.inf:
@@ -54,4 +54,4 @@ def clip_grad_value_(parameters: Iterable[Tensor], clip_value: float) -> None:
     """Clip every gradient element into [-clip_value, clip_value] in place."""
     for p in parameters:
         if p.grad is not None:
-            np.clip(p.grad, -clip_value, clip_value, out=p.grad)
+            np.clip(p.grad.array, -clip_value, clip_value, out=p.grad.array)

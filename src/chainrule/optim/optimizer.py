@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 
 
 def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float = math.inf) -> None:
@@ -53,7 +53,8 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self.update(p.data, p.grad, self.state.setdefault(id(p), {}), group)
+                    self.update(p.array, p.grad.array, self.state.setdefault(id(p), {}), group)
+                    bump_version(p)  # the update changed p in place
 
     def update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]

@@ -51,8 +51,10 @@ class SGD(Optimizer):
     def update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
-        grad = l1_l2_gradient(param, grad, group["weight_decay"], group["l1"])
-        lr = np.asarray(group["lr"], dtype=param.dtype)
+        # Python floats keep float32 arrays float32 (NumPy's scalar rules), so no casts here.
+        if group["weight_decay"] or group["l1"]:
+            grad = l1_l2_gradient(param, grad, group["weight_decay"], group["l1"])
+        lr = float(group["lr"])
         momentum = group["momentum"]
         if momentum == 0:
             param -= lr * grad
@@ -61,9 +63,9 @@ class SGD(Optimizer):
         if velocity is None:
             velocity = state["momentum_buffer"] = grad.copy()
         else:
-            velocity *= np.asarray(momentum, dtype=param.dtype)
+            velocity *= momentum
             velocity += grad
         if group["nesterov"]:
-            param -= lr * (grad + np.asarray(momentum, dtype=param.dtype) * velocity)
+            param -= lr * (grad + momentum * velocity)
         else:
             param -= lr * velocity

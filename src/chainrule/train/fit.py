@@ -81,7 +81,7 @@ def loss_target(y: np.ndarray, output: Tensor, loss_fn: Module) -> np.ndarray:
     if isinstance(loss_fn, CrossEntropyLoss):
         return y
     y = np.asarray(y, dtype=output.dtype)
-    return y.reshape(output.shape) if y.size == output.data.size else y
+    return y.reshape(output.shape) if y.size == output.array.size else y
 
 
 def _validate(model: Module, loss_fn: Module, x: np.ndarray, y: np.ndarray, name: str) -> None:
@@ -124,7 +124,7 @@ def evaluate(
             yb = y[start : start + batch_size]
             out = model(Tensor(xb))
             total += loss_fn(out, loss_target(yb, out, loss_fn)).item() * len(xb)
-            predicted = predict_classes(out.data, loss_fn)
+            predicted = predict_classes(out.array, loss_fn)
             if predicted is not None:
                 predictions.append(predicted)
     model.train(was_training)
@@ -259,7 +259,7 @@ def run_epochs(
                 optimizer.step()
                 totals["loss"] += value * len(xb)
                 totals["seen"] += len(xb)
-                predicted = predict_classes(out.data, loss_fn)
+                predicted = predict_classes(out.array, loss_fn)
                 if predicted is not None:
                     totals["correct"] += int((predicted == yb).sum())
                     totals["counted"] += len(xb)

@@ -53,8 +53,8 @@ def first_nonfinite_layer(model: Module, x: np.ndarray) -> str | None:
     found: list[str] = []
 
     def hook(module: Module, inputs: tuple[Any, ...], output: Any) -> None:
-        if not found and isinstance(output, Tensor) and output.data.dtype.kind == "f":
-            if not _finite(output.data):
+        if not found and isinstance(output, Tensor) and output.array.dtype.kind == "f":
+            if not _finite(output.array):
                 found.append(describe_module(names[id(module)], module))
 
     leaves = [m for m in model.modules() if not m._modules]
@@ -107,7 +107,7 @@ class NonFiniteGuard:
     def check(self, state: TrainingState, loss: float) -> bool:
         """True: go on with the update. False: skip it ('skip', 'rollback'). Raises ('stop')."""
         if math.isfinite(loss) and all(
-            p.grad is None or _finite(p.grad) for p in state.model.parameters()
+            p.grad is None or _finite(p.grad.array) for p in state.model.parameters()
         ):
             return True
         diagnosis = self.diagnose(state, loss)
@@ -131,7 +131,7 @@ class NonFiniteGuard:
         """Where the first non-finite value appeared: parameter, layer output or gradient."""
         model = state.model
         at = f"at epoch {state.epoch}, step {state.step + 1}"
-        bad_params = [name for name, p in model.named_parameters() if not _finite(p.data)]
+        bad_params = [name for name, p in model.named_parameters() if not _finite(p.array)]
         if bad_params:
             return (
                 f"parameter {_names(bad_params)} holds NaN or Inf {at} (the previous update "
@@ -148,7 +148,7 @@ class NonFiniteGuard:
         bad_grads = [
             name
             for name, p in reversed(list(model.named_parameters()))
-            if p.grad is not None and not _finite(p.grad)
+            if p.grad is not None and not _finite(p.grad.array)
         ]
         return (
             f"gradient of {_names(bad_grads)} became NaN or Inf {at} (loss {loss:.4g} is finite; "

@@ -1,0 +1,306 @@
+"""``torch.exp(x)``, ``torch.sum(x, 1)``, ``torch.max(x, 1)``: the free-function spellings.
+
+Each is the Tensor method of the same name (and docstring), called on its first argument; that
+argument may also be an array or a number. ``out=`` writes the result into a given tensor.
+The functions of several tensors (cat, stack, where, einsum) are here in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .errors import ShapeError
+from .tensor import Tensor, apply, concatenate, stack, tensor
+
+
+def _method(name: str) -> Callable[..., Any]:
+    def function(input: Any, *args: Any, out: Tensor | None = None, **kwargs: Any) -> Any:
+        t = input if isinstance(input, Tensor) else tensor(input)
+        result = getattr(t, name)(*args, **kwargs)
+        if out is not None:
+            out.array = result.array
+            return out
+        return result
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = getattr(Tensor, name).__doc__
+    return function
+
+
+abs = _method("abs")
+absolute = _method("absolute")
+acos = _method("acos")
+arccos = _method("arccos")
+add = _method("add")
+addcdiv = _method("addcdiv")
+addcmul = _method("addcmul")
+addmm = _method("addmm")
+all = _method("all")
+allclose = _method("allclose")
+amax = _method("amax")
+amin = _method("amin")
+any = _method("any")
+argmax = _method("argmax")
+argmin = _method("argmin")
+argsort = _method("argsort")
+argwhere = _method("argwhere")
+asin = _method("asin")
+arcsin = _method("arcsin")
+atan = _method("atan")
+arctan = _method("arctan")
+atan2 = _method("atan2")
+arctan2 = _method("arctan2")
+bitwise_and = _method("bitwise_and")
+bitwise_not = _method("bitwise_not")
+bitwise_or = _method("bitwise_or")
+bitwise_xor = _method("bitwise_xor")
+bmm = _method("bmm")
+ceil = _method("ceil")
+chunk = _method("chunk")
+clamp = _method("clamp")
+clamp_max = _method("clamp_max")
+clamp_min = _method("clamp_min")
+clip = _method("clip")
+clone = _method("clone")
+cos = _method("cos")
+cosh = _method("cosh")
+count_nonzero = _method("count_nonzero")
+cumprod = _method("cumprod")
+cumsum = _method("cumsum")
+diag = _method("diag")
+diagonal = _method("diagonal")
+div = _method("div")
+divide = _method("divide")
+dot = _method("dot")
+eq = _method("eq")
+equal = _method("equal")
+erf = _method("erf")
+erfc = _method("erfc")
+exp = _method("exp")
+exp2 = _method("exp2")
+expm1 = _method("expm1")
+fix = _method("fix")
+flatten = _method("flatten")
+flip = _method("flip")
+fliplr = _method("fliplr")
+flipud = _method("flipud")
+floor = _method("floor")
+floor_divide = _method("floor_divide")
+fmax = _method("fmax")
+fmin = _method("fmin")
+fmod = _method("fmod")
+frac = _method("frac")
+gather = _method("gather")
+ge = _method("ge")
+greater = _method("greater")
+greater_equal = _method("greater_equal")
+gt = _method("gt")
+index_select = _method("index_select")
+inner = _method("inner")
+isclose = _method("isclose")
+isfinite = _method("isfinite")
+isinf = _method("isinf")
+isnan = _method("isnan")
+isneginf = _method("isneginf")
+isposinf = _method("isposinf")
+kthvalue = _method("kthvalue")
+le = _method("le")
+lerp = _method("lerp")
+less = _method("less")
+less_equal = _method("less_equal")
+log = _method("log")
+log10 = _method("log10")
+log1p = _method("log1p")
+log2 = _method("log2")
+log_softmax = _method("log_softmax")
+logical_and = _method("logical_and")
+logical_not = _method("logical_not")
+logical_or = _method("logical_or")
+logical_xor = _method("logical_xor")
+logsumexp = _method("logsumexp")
+lt = _method("lt")
+masked_fill = _method("masked_fill")
+masked_select = _method("masked_select")
+matmul = _method("matmul")
+max = _method("max")
+maximum = _method("maximum")
+mean = _method("mean")
+median = _method("median")
+min = _method("min")
+minimum = _method("minimum")
+mm = _method("mm")
+moveaxis = _method("moveaxis")
+movedim = _method("movedim")
+mul = _method("mul")
+multiply = _method("multiply")
+mv = _method("mv")
+nan_to_num = _method("nan_to_num")
+nanmean = _method("nanmean")
+nansum = _method("nansum")
+narrow = _method("narrow")
+ne = _method("ne")
+neg = _method("neg")
+negative = _method("negative")
+nonzero = _method("nonzero")
+norm = _method("norm")
+not_equal = _method("not_equal")
+outer = _method("outer")
+permute = _method("permute")
+pow = _method("pow")
+prod = _method("prod")
+ravel = _method("ravel")
+reciprocal = _method("reciprocal")
+relu = _method("relu")
+remainder = _method("remainder")
+repeat_interleave = _method("repeat_interleave")
+reshape = _method("reshape")
+roll = _method("roll")
+round = _method("round")
+rsqrt = _method("rsqrt")
+scatter = _method("scatter")
+scatter_add = _method("scatter_add")
+select = _method("select")
+sgn = _method("sgn")
+sigmoid = _method("sigmoid")
+sign = _method("sign")
+signbit = _method("signbit")
+sin = _method("sin")
+sinh = _method("sinh")
+softmax = _method("softmax")
+sort = _method("sort")
+split = _method("split")
+sqrt = _method("sqrt")
+square = _method("square")
+squeeze = _method("squeeze")
+std = _method("std")
+sub = _method("sub")
+subtract = _method("subtract")
+sum = _method("sum")
+swapaxes = _method("swapaxes")
+swapdims = _method("swapdims")
+t = _method("t")
+take = _method("take")
+take_along_dim = _method("take_along_dim")
+tan = _method("tan")
+tanh = _method("tanh")
+tensor_split = _method("tensor_split")
+tile = _method("tile")
+topk = _method("topk")
+trace = _method("trace")
+transpose = _method("transpose")
+tril = _method("tril")
+triu = _method("triu")
+true_divide = _method("true_divide")
+trunc = _method("trunc")
+unbind = _method("unbind")
+unflatten = _method("unflatten")
+unsqueeze = _method("unsqueeze")
+var = _method("var")
+
+
+def var_mean(
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> tuple[Tensor, Tensor]:
+    return input.var(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+def std_mean(
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> tuple[Tensor, Tensor]:
+    return input.std(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    items = [t if t.ndim else t.reshape(1) for t in tensors]
+    return concatenate(items, 0 if items[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    return concatenate([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    items = []
+    for t in tensors:
+        if t.ndim == 0:
+            t = t.reshape(1, 1, 1)
+        elif t.ndim == 1:
+            t = t.reshape(1, -1, 1)
+        elif t.ndim == 2:
+            t = t.unsqueeze(-1)
+        items.append(t)
+    return concatenate(items, 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    return concatenate([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors], 1)
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, as ``torch.einsum``: ``einsum("bij,bjk->bik", a, b)``; operands may
+    also come as one list."""
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    return apply(ops.Einsum, *operands, equation=equation)
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """Contract the last ``dims`` dims of a with the first of b (or the given dim lists)."""
+    if isinstance(dims, int):
+        axes_a = list(range(a.ndim - dims, a.ndim))
+        axes_b = list(range(dims))
+    else:
+        axes_a, axes_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    sa = [next(letters) for _ in range(a.ndim)]
+    sb = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(axes_a, axes_b, strict=True):
+        sb[j % b.ndim] = sa[i % a.ndim]
+    contracted = {sa[i % a.ndim] for i in axes_a}
+    out = [c for c in sa if c not in contracted] + [c for c in sb if c not in contracted]
+    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
+    """Pairwise p-norm distances between the rows of x1 (…, P, M) and x2 (…, R, M)."""
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ShapeError(f"cdist: rows of {x1.shape[-1]} and {x2.shape[-1]} features")
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2.0) -> Tensor:
+    return (input - other).norm(p)
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    rows = sum(t.shape[0] if t.ndim == 2 else 1 for t in tensors)
+    cols = sum(t.shape[-1] if t.ndim else 1 for t in tensors)
+    dtype = np.result_type(*(t.dtype for t in tensors))
+    out = Tensor._make(np.zeros((rows, cols), dtype=dtype))
+    r = c = 0
+    for t in tensors:
+        block = t.reshape(1, -1) if t.ndim < 2 else t
+        h, w = block.shape
+        out = apply(ops.IndexPut, out, block, steps=((slice(r, r + h), slice(c, c + w)),))
+        r, c = r + h, c + w
+    return out
+
+
+__all__ = [name for name in dir() if not name.startswith("_")] + ["concatenate", "stack"]
