@@ -106,6 +106,12 @@ def _view_inplace(a: Any, b: Any) -> Any:
     return y
 
 
+def _fill_diagonal(a: Any, b: Any) -> Any:
+    y = a * 1
+    y.diagonal().copy_(b * b)  # writing through the diagonal view
+    return y
+
+
 def _chain_inplace(a: Any, b: Any) -> Any:
     y = a * 2  # (a.exp() would be an error: Exp saves its output, which += overwrites)
     y += b  # recorded: y's history becomes Add(2a, b)
@@ -346,9 +352,13 @@ CASES = [
          torch=lambda a: a.narrow(1, 1, 2)),
     Case("tril", ("Where",), lambda a: a.tril(), ((3, 4),), torch=lambda a: a.tril()),
     Case("triu_offset", ("Where",), lambda a: a.triu(1), ((2, 3, 3),), torch=lambda a: a.triu(1)),
-    Case("diagonal", ("Index",), lambda a: a.diagonal(1), ((3, 4),), torch=lambda a: a.diagonal(1)),
+    Case("diagonal", ("Diagonal",), lambda a: a.diagonal(1), ((3, 4),), torch=lambda a: a.diagonal(1)),
+    Case("diagonal_offset_dims", ("Diagonal",), lambda a: a.diagonal(-1, 2, 0), ((3, 2, 4),),
+         torch=lambda a: a.diagonal(-1, 2, 0)),
+    Case("diagonal_write", ("Diagonal", "ViewScatter"), lambda a, b: _fill_diagonal(a, b),
+         ((3, 4), (3,)), torch=lambda a, b: _fill_diagonal(a, b)),
     Case("diag_embed_vector", ("IndexPut",), lambda a: a.diag(), ((3,),), torch=lambda a: a.diag()),
-    Case("trace", ("Index", "Sum"), lambda a: a.trace(), ((3, 3),), torch=lambda a: a.trace()),
+    Case("trace", ("Diagonal", "Sum"), lambda a: a.trace(), ((3, 3),), torch=lambda a: a.trace()),
     Case("pad_constant", ("Pad",), lambda a: F.pad(a, (1, 2, 0, 1), value=0.5), ((2, 3, 4),),
          torch=lambda a: TF().pad(a, (1, 2, 0, 1), value=0.5)),
     Case("pad_crop", ("Pad", "Index"), lambda a: F.pad(a, (-1, 2)), ((2, 3, 4),),

@@ -208,3 +208,156 @@ def test_gradcheck_catches_a_wrong_backward() -> None:
     assert result.errors["input"] > 0.1
     assert "FAIL" in str(result)
     assert cr.gradcheck(lambda t: t * t, [x]).passed
+
+
+# ---------------------------------------------------------------------------- issue 9's bugs
+def test_gradients_are_never_aliased_between_leaves() -> None:
+    """Add returns one array for both inputs; the engine must not adopt it twice."""
+    a = cr.tensor([1.0], requires_grad=True)
+    c = cr.tensor([3.0], requires_grad=True)
+    (((c + a) + c) * 2).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0])
+    np.testing.assert_array_equal(c.grad.numpy(), [4.0])
+    a.grad += 1  # each .grad owns its memory
+    np.testing.assert_array_equal(c.grad.numpy(), [4.0])
+
+
+def test_retained_and_leaf_gradients_do_not_share_memory() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x + 0
+    h.retain_grad()
+    (h + h).sum().backward()
+    h.grad.zero_()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+@pytest.mark.parametrize("dims", [(-1, 0, 1), (2, -3, -2)])
+def test_transpose_with_negative_dims_has_the_right_gradient(dims: tuple[int, ...]) -> None:
+    x = np.arange(24.0).reshape(2, 3, 4)
+    assert cr.gradcheck(lambda t: t.transpose(*dims), [x]).passed
+    assert cr.gradcheck(lambda t: t.permute(dims), [x]).passed
+
+
+def test_permute_with_negative_dims_runs_backward() -> None:
+    x = cr.tensor(np.ones((2, 3, 4, 5)), requires_grad=True)
+    x.permute((-2, -1, 1, 0)).sum().backward()
+    assert x.grad.shape == (2, 3, 4, 5)
+
+
+def test_pow_gradients_at_zero_as_pytorch() -> None:
+    x = cr.tensor([0.0, 2.0], requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])  # 0·0^-1 is not NaN
+    e = cr.tensor([-1.0, 2.0], requires_grad=True)
+    (cr.tensor([0.0, 0.0]) ** e).sum().backward()
+    np.testing.assert_array_equal(e.grad.numpy(), [-np.inf, 0.0])  # 0^e·ln 0 for e < 0
+
+
+@pytest.mark.parametrize("method", ["sum", "mean", "amax", "amin", "logsumexp", "prod"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_reductions_of_0d_tensors_accept_dim_0_and_minus_1(method: str, dim: int) -> None:
+    x = cr.tensor(2.0, requires_grad=True)
+    y = getattr(x, method)(dim)
+    assert y.shape == ()
+    y.backward()
+    assert x.grad.item() == pytest.approx(1.0)
+
+
+def test_max_of_0d_tensor_along_dim() -> None:
+    x = cr.tensor(2.0, requires_grad=True)
+    values, indices = x.max(0)
+    values.backward()
+    assert x.grad.item() == 1.0 and indices.item() == 0
+
+
+def test_equality_is_elementwise() -> None:
+    pred = cr.tensor([1, 2, 3, 4])
+    y = cr.tensor([1, 0, 3, 0])
+    assert (pred == y).tolist() == [True, False, True, False]
+    assert (pred != y).tolist() == [False, True, False, True]
+    assert (pred == y).sum().item() == 2
+    assert (pred == y).float().mean().item() == 0.5
+    assert (pred == np.array([1, 2, 0, 0])).sum().item() == 2
+    assert not (pred == None)  # noqa: E711 (PyTorch's answer: False)
+
+
+def test_integer_tensors_promote_to_float32() -> None:
+    i = cr.tensor([1, 2])
+    assert i.dtype == np.int64
+    assert (i + 0.5).dtype == np.float32
+    assert (i / 2).dtype == np.float32
+    assert i.exp().dtype == np.float32
+    assert i.mean().dtype == np.float32
+    assert (i * 2).dtype == np.int64 and (i // 2).dtype == np.int64
+    assert (cr.tensor([True]) + 1).dtype == np.int64
+
+
+# ---------------------------------------------------------------------------- PyTorch semantics
+def test_transpose_swaps_two_dims() -> None:
+    x = cr.zeros(2, 3, 4)
+    assert x.transpose(1, 2).shape == (2, 4, 3)
+    assert x.transpose(0, -1).shape == (4, 3, 2)
+    assert cr.zeros(2, 3).transpose(0, 1).shape == (3, 2)
+    assert x.T.shape == (4, 3, 2) and x.mT.shape == (2, 4, 3)
+    assert x.transpose(2, 0, 1).shape == (4, 2, 3)  # NumPy's permutation spelling, an alias
+
+
+def test_max_along_a_dim_returns_values_and_indices() -> None:
+    out = cr.tensor([[0.1, 0.9, 0.3], [0.8, 0.2, 0.8]], requires_grad=True)
+    values, pred = out.max(1)
+    assert pred.tolist() == [1, 0]  # the first of tied maxima
+    assert out.max(dim=1).indices.tolist() == [1, 0]
+    values.sum().backward()
+    np.testing.assert_array_equal(out.grad.numpy(), [[0, 1, 0], [1, 0, 0]])
+    out.grad = None
+    out.amax(1).sum().backward()  # amax shares ties evenly
+    np.testing.assert_array_equal(out.grad.numpy(), [[0, 1, 0], [0.5, 0, 0.5]])
+
+
+def test_manual_sgd_under_no_grad_updates_in_place() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    before = w.numpy()
+    (w * w).sum().backward()
+    with cr.no_grad():
+        w -= 0.1 * w.grad
+        w.grad.zero_()
+    assert w.numpy() is before  # the same memory, changed in place
+    np.testing.assert_allclose(w.numpy(), [0.8, 1.6])
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])
+    assert w.is_leaf and w.requires_grad
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused() -> None:
+    w = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(ChainruleError, match="leaf tensor that requires grad"):
+        w += 1
+    with pytest.raises(ChainruleError, match="leaf tensor that requires grad"):
+        w[0] = 3.0
+    with pytest.raises(ChainruleError, match="view of a leaf"):
+        w[:1].mul_(2)
+
+
+def test_grad_is_a_tensor() -> None:
+    w = cr.tensor([3.0, 4.0], requires_grad=True)
+    (w * 1).sum().backward()
+    assert isinstance(w.grad, cr.Tensor)
+    assert w.grad.norm().item() == pytest.approx(np.sqrt(2))
+    w.grad.zero_()
+    assert w.grad.abs().max().item() == 0.0
+
+
+def test_setitem_with_a_mask_writes_in_place() -> None:
+    x = cr.tensor([[1.0, -2.0], [-3.0, 4.0]])
+    memory = x.numpy()
+    x[x < 0] = 0
+    assert x.numpy() is memory
+    np.testing.assert_array_equal(memory, [[1, 0], [0, 4]])
+    x[:, 0] = cr.tensor([7.0, 8.0])
+    np.testing.assert_array_equal(memory, [[7, 0], [8, 4]])
+
+
+def test_mixed_int_and_list_index_follows_pytorch() -> None:
+    x = cr.tensor(np.arange(24).reshape(2, 3, 4))
+    assert x[0, :, [0, 1]].shape == (3, 2)  # NumPy gives (2, 3)
+    assert x[0, :, [0, 1]].tolist() == [[0, 1], [4, 5], [8, 9]]
+    assert x[[1, 0], :, 0].shape == (2, 3)

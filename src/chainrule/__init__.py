@@ -9,6 +9,14 @@ creation, math functions, dtypes, devices, grad modes); docs/pytorch.md lists wh
 
 from . import autograd, functional, nn, optim
 from .creation import (
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
     arange,
     as_tensor,
     asarray,
@@ -84,6 +92,7 @@ from .functions import (
     asin,
     atan,
     atan2,
+    bincount,
     bitwise_and,
     bitwise_not,
     bitwise_or,
@@ -238,6 +247,7 @@ from .functions import (
     trunc,
     unbind,
     unflatten,
+    unique,
     unsqueeze,
     var,
     var_mean,
@@ -270,10 +280,26 @@ Size = tuple
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    raise AttributeError(
+        f"chainrule has no {name!r}: torch.{name} is not supported (docs/pytorch.md lists what "
+        "chainrule covers and what differs)"
+    )
+
+
 __all__ = [
+    "BoolTensor",
+    "ByteTensor",
     "ChainruleError",
+    "DoubleTensor",
+    "FloatTensor",
     "Generator",
     "GradcheckResult",
+    "HalfTensor",
+    "IntTensor",
+    "LongTensor",
+    "ShortTensor",
     "Size",
     "Tensor",
     "__version__",
@@ -306,6 +332,7 @@ __all__ = [
     "autograd",
     "backends",
     "bernoulli",
+    "bincount",
     "bitwise_and",
     "bitwise_not",
     "bitwise_or",
@@ -526,6 +553,7 @@ __all__ = [
     "uint8",
     "unbind",
     "unflatten",
+    "unique",
     "unsqueeze",
     "var",
     "var_mean",

@@ -397,3 +397,25 @@ def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     shape = np.broadcast_shapes(*(t.shape for t in tensors))
     return tuple(t.expand(shape) for t in tensors)
+
+
+def _legacy(dtype: np.dtype[Any]) -> Callable[..., Tensor]:
+    def construct(*args: Any) -> Tensor:
+        if args and all(isinstance(a, int | np.integer) for a in args):
+            return zeros(*args, dtype=dtype)  # FloatTensor(2, 3): a size
+        return tensor(args[0] if args else [], dtype=dtype)
+
+    construct.__name__ = construct.__qualname__ = f"{dtype}Tensor"
+    construct.__doc__ = f"PyTorch's legacy constructor: a {dtype} tensor from data or a size."
+    return construct
+
+
+# PyTorch's legacy typed constructors: torch.FloatTensor([1, 2]), torch.LongTensor(3).
+FloatTensor = _legacy(dtypes.float32)
+DoubleTensor = _legacy(dtypes.float64)
+HalfTensor = _legacy(dtypes.float16)
+LongTensor = _legacy(dtypes.int64)
+IntTensor = _legacy(dtypes.int32)
+ShortTensor = _legacy(dtypes.int16)
+ByteTensor = _legacy(dtypes.uint8)
+BoolTensor = _legacy(dtypes.bool_)

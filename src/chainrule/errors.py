@@ -9,8 +9,15 @@ class DataError(ChainruleError, ValueError):
     """Bad, missing or corrupt data, or a bad data argument."""
 
 
-class ShapeError(ChainruleError, ValueError):
-    """An input whose shape does not fit the layer or op; the message names both shapes."""
+class ShapeError(ChainruleError, ValueError, RuntimeError):
+    """An input whose shape does not fit the layer or op; the message names both shapes. Also a
+    RuntimeError, which is what PyTorch raises for shape mismatches."""
+
+
+class TensorError(ChainruleError, RuntimeError):
+    """What PyTorch refuses with a RuntimeError: backward through a freed graph or from a tensor
+    that does not require grad, a tensor changed in place that backward needs, an in-place op on
+    a leaf that requires grad, an ambiguous truth value."""
 
 
 class ConfigError(ChainruleError, ValueError):

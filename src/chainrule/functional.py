@@ -56,11 +56,15 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- activations
-def relu(x: Tensor) -> Tensor:
-    return apply(ops.ReLU, x)
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    return x.relu_() if inplace else apply(ops.ReLU, x)
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    if inplace:
+        return x._inplace(
+            lambda t: apply(ops.LeakyReLU, t, negative_slope=negative_slope), "leaky_relu_"
+        )
     return apply(ops.LeakyReLU, x, negative_slope=negative_slope)
 
 
@@ -150,6 +154,60 @@ def cross_entropy(logits: Tensor, target: Any, reduction: Reduction = "mean") ->
         _check_class_targets(logits, target_data)
         per_sample = apply(ops.CrossEntropy, logits, target=target_data)
     return _reduce(per_sample, reduction)
+
+
+def nll_loss(
+    log_probabilities: Tensor,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: Reduction = "mean",
+) -> Tensor:
+    """-Σ w[y]·input[y] over samples whose label is not ignore_index, as PyTorch: divided by
+    Σ w[y] for 'mean'. Input (N, C) or (N, C, d1, ...) log-probabilities, target (N, d1, ...)."""
+    x = _as_tensor(log_probabilities)
+    labels = np.asarray(target.array if isinstance(target, Tensor) else target)
+    if x.ndim < 2:
+        raise ShapeError(f"nll_loss expects input (N, C, ...), got {x.shape}")
+    if labels.shape != (x.shape[0], *x.shape[2:]):
+        raise ShapeError(
+            f"nll_loss: input of shape {x.shape} needs targets of shape "
+            f"{(x.shape[0], *x.shape[2:])}, got {labels.shape}"
+        )
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"nll_loss: class labels must be integers, got dtype {labels.dtype}")
+    classes = x.shape[1]
+    keep = labels != ignore_index
+    bad = keep & ((labels < 0) | (labels >= classes))
+    if bad.any():
+        where = tuple(int(i[0]) for i in np.nonzero(bad))
+        raise DataError(
+            f"nll_loss: label {int(labels[where])} at {where} is out of range for {classes} "
+            f"classes (expected 0..{classes - 1})"
+        )
+    safe = np.where(keep, labels, 0)
+    picked = x.gather(1, safe[:, None] if x.ndim == 2 else np.expand_dims(safe, 1)).squeeze(1)
+    w = (
+        np.ones(classes, dtype=x.dtype)
+        if weight is None
+        else np.asarray(weight.array if isinstance(weight, Tensor) else weight, dtype=x.dtype)
+    )
+    scale = np.where(keep, w[safe], 0).astype(x.dtype)
+    losses = -picked * scale
+    if reduction == "mean":
+        return losses.sum() / np.asarray(scale.sum(), dtype=x.dtype)
+    return _reduce(losses, reduction)
+
+
+def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
+    """int64 one-hot rows, as ``torch.nn.functional.one_hot`` (num_classes -1: max + 1)."""
+    y = np.asarray(labels.array if isinstance(labels, Tensor) else labels)
+    if y.dtype.kind not in "iu":
+        raise DataError(f"one_hot needs integer labels, got dtype {y.dtype}")
+    classes = int(y.max()) + 1 if num_classes < 0 and y.size else max(num_classes, 0)
+    if y.size and (y.min() < 0 or y.max() >= classes):
+        raise DataError(f"one_hot: labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
+    return tensor((y[..., None] == np.arange(classes)).astype(np.int64))
 
 
 def l1_penalty(parameters: Any, weight: float) -> Tensor:

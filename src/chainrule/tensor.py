@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import dtypes, ops
-from .errors import ChainruleError, ShapeError
+from .errors import ChainruleError, TensorError, ShapeError
 
 Array = npt.NDArray[Any]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -160,6 +160,7 @@ class Node:
         "__weakref__",
         "ctx",
         "dtype",
+        "hooks",
         "op",
         "parents",
         "retained",
@@ -180,6 +181,7 @@ class Node:
         self.op, self.ctx, self.parents = op, ctx, parents
         self.shape, self.dtype, self.versions = shape, dtype, versions
         self.retained: weakref.ref[Tensor] | None = None
+        self.hooks: list[Callable[[Tensor], Any]] | None = None
         self.serial = next(_serials)
 
     def name(self) -> str:
@@ -302,6 +304,32 @@ def _index_steps(index: Any) -> tuple[Any, ...]:
     return (tuple(first), tuple(second))
 
 
+class _HookHandle:
+    def __init__(self, hooks: list[Any], hook: Any) -> None:
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+def _run_hooks(hooks: list[Any], grad: Array) -> tuple[Array, builtins.bool]:
+    """Apply gradient hooks in order; True when one replaced the gradient."""
+    replaced = False
+    for hook in list(hooks):
+        view = grad.view()
+        view.flags.writeable = False
+        result = hook(Tensor._make(view))
+        if result is not None:
+            new = result.array if isinstance(result, Tensor) else np.asarray(result)
+            if new.shape != grad.shape:
+                raise ShapeError(
+                    f"a gradient hook returned shape {new.shape}, the gradient has {grad.shape}"
+                )
+            grad, replaced = new.astype(grad.dtype, copy=False), True
+    return grad, replaced
+
+
 class MaxMin(NamedTuple):
     """``max(dim)``/``min(dim)``/``sort``/``topk``: values and their indices, as in PyTorch."""
 
@@ -313,10 +341,13 @@ class MaxMin(NamedTuple):
 class Tensor:
     """An array with an optional gradient and a record of the op that made it.
 
+    ``Tensor(data)`` is PyTorch's legacy constructor: a float tensor (float32, the default float
+    type, unless ``dtype`` says otherwise), sharing a NumPy array of that dtype rather than
+    copying it; ``Tensor(2, 3)`` is a (2, 3) tensor of zeros. ``chainrule.tensor(data)`` is the
+    usual way to make one: it copies, and keeps integers and bools as they are.
+
     Args:
-        data: array-like. Floats become float32 (the default float type) unless ``dtype`` says
-            otherwise; integers stay integers (class labels), bools stay bool. A NumPy array of
-            that dtype is shared, not copied (``chainrule.tensor`` copies).
+        data: array-like.
         requires_grad: accumulate ``.grad`` for this tensor during ``backward()``.
         dtype: e.g. ``chainrule.float64`` for gradient checks.
     """
@@ -324,6 +355,7 @@ class Tensor:
     __slots__ = (
         "__weakref__",
         "_grad",
+        "_hooks",
         "_node",
         "_requires_grad",
         "_version",
@@ -334,10 +366,18 @@ class Tensor:
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(
-        self, data: Any = (), requires_grad: builtins.bool = False, dtype: Any = None
+        self, data: Any = (), requires_grad: Any = False, dtype: Any = None, *sizes: int
     ) -> None:
-        self.array: Array = _as_array(data, dtype)
+        if isinstance(requires_grad, int) and not isinstance(requires_grad, builtins.bool):
+            # Tensor(2, 3): PyTorch's legacy constructor of a float tensor of that size (zeros).
+            shape = (data, requires_grad, *((dtype,) if dtype is not None else ()), *sizes)
+            data, requires_grad, dtype = np.zeros(_shape_args(shape)), False, None
+        array = _as_array(data, dtype)
+        if dtype is None and array.dtype.kind in "biu":
+            array = array.astype(dtypes.get_default_dtype())  # Tensor(...) is a float tensor
+        self.array: Array = array
         self._grad: Tensor | None = None
+        self._hooks: list[Callable[[Tensor], Any]] | None = None
         self._node: Node | None = None
         self._version: _Version | None = None
         self._view: tuple[Tensor, tuple[Any, ...]] | None = None
@@ -350,7 +390,7 @@ class Tensor:
     def _make(cls, array: Array, requires_grad: builtins.bool = False) -> Tensor:
         out = object.__new__(cls)
         out.array, out._requires_grad, out._grad = array, requires_grad, None
-        out._node = out._version = out._view = None
+        out._node = out._version = out._view = out._hooks = None
         out._view_version = 0
         return out
 
@@ -390,12 +430,12 @@ class Tensor:
     def requires_grad(self, value: builtins.bool) -> None:
         value = builtins.bool(value)
         if self._node is not None and not value:
-            raise ChainruleError(
+            raise TensorError(
                 "requires_grad can only be changed on leaf tensors; use detach() to cut a "
                 "computed tensor from its graph"
             )
         if value and self.array.dtype.kind not in "fc":
-            raise ChainruleError(
+            raise TensorError(
                 f"only floating-point tensors can require gradients, got dtype {self.dtype}"
             )
         self._requires_grad = value
@@ -623,7 +663,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ Python protocols
     def __repr__(self) -> str:
-        body = np.array2string(self.array, precision=4, separator=", ", prefix="tensor(")
+        body = _format_array(self.array)
         default = self.dtype in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_)
         extra = "" if default else f", dtype={self.dtype}"
         if self._node is not None:
@@ -639,7 +679,7 @@ class Tensor:
 
     def __bool__(self) -> builtins.bool:
         if self.array.size != 1:
-            raise ChainruleError(
+            raise TensorError(
                 f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
@@ -671,6 +711,13 @@ class Tensor:
 
     def __hash__(self) -> int:
         return id(self)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names the class does not define.
+        raise AttributeError(
+            f"'Tensor' object has no attribute {name!r}: torch.Tensor.{name} is not supported "
+            "by chainrule (docs/pytorch.md lists what is)"
+        )
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
         if self._node is not None:
@@ -997,6 +1044,35 @@ class Tensor:
             return tuple(Tensor._make(i) for i in indices)
         return Tensor._make(np.stack(indices, axis=1) if indices else np.zeros((1, 0), np.int64))
 
+    def unique(
+        self,
+        sorted: builtins.bool = True,  # noqa: A002 (PyTorch's name)
+        return_inverse: builtins.bool = False,
+        return_counts: builtins.bool = False,
+        dim: int | None = None,
+    ) -> Any:
+        """The distinct values (sorted), and optionally where each element went and how many
+        times each value occurs; no gradient, as in PyTorch."""
+        axis = None if dim is None else _dim(dim, self.ndim)
+        values, inverse, counts = np.unique(
+            self.array, return_inverse=True, return_counts=True, axis=axis
+        )
+        out = [Tensor._make(values)]
+        if return_inverse:
+            shape = self.shape if axis is None else (self.shape[axis],)
+            out.append(Tensor._make(inverse.reshape(shape).astype(np.int64)))
+        if return_counts:
+            out.append(Tensor._make(counts.astype(np.int64)))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def bincount(self, weights: Any = None, minlength: int = 0) -> Tensor:
+        if self.ndim != 1 or self.dtype.kind not in "iu":
+            raise ShapeError(f"bincount needs a 1-d integer tensor, got {self.shape} {self.dtype}")
+        w = None if weights is None else np.asarray(_arr(weights))
+        counts = np.bincount(self.array, weights=w, minlength=minlength)
+        dtype = dtypes.int64 if w is None else (w.dtype if w.dtype.kind == "f" else dtypes.float64)
+        return Tensor._make(counts.astype(dtype))
+
     def argwhere(self) -> Tensor:
         return Tensor._make(np.argwhere(self.array))
 
@@ -1177,7 +1253,7 @@ class Tensor:
         axis: Any = None,
         keepdims: builtins.bool | None = None,
     ) -> Tensor:
-        x = self if dtype is None else self._cast(dtypes.as_dtype(dtype))
+        x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
         return apply(
             ops.Sum,
             x,
@@ -1213,7 +1289,7 @@ class Tensor:
         return self.nansum(dim, keepdim) / count
 
     def prod(self, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
-        x = self if dtype is None else self._cast(dtypes.as_dtype(dtype))
+        x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
         return apply(ops.Prod, x, axes=_axes(dim, self.ndim), keepdims=keepdim)
 
     def amax(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
@@ -1354,13 +1430,13 @@ class Tensor:
         return apply(ops.Norm, x, p=order, axes=_axes(dim, self.ndim), keepdims=keepdim)
 
     def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
-        x = self if dtype is None else self._cast(dtypes.as_dtype(dtype))
+        x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
         if self.ndim == 0:
             return x.clone()
         return apply(ops.Cumsum, x, axis=_dim(dim, self.ndim))
 
     def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
-        x = self if dtype is None else self._cast(dtypes.as_dtype(dtype))
+        x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
         if self.ndim == 0:
             return x.clone()
         return apply(ops.Cumprod, x, axis=_dim(dim, self.ndim))
@@ -1517,7 +1593,11 @@ class Tensor:
         index = np.repeat(np.arange(self.shape[d]), counts)
         return self.index_select(d, index)
 
-    def flip(self, *dims: Any) -> Tensor:
+    def flip(self, *dims: Any, **kwargs: Any) -> Tensor:
+        if "dims" in kwargs:
+            dims = (kwargs.pop("dims"),)
+        if kwargs:
+            raise TypeError(f"flip() got unexpected arguments {sorted(kwargs)}")
         axes = _shape_args(dims) if dims else ()
         return apply(ops.Flip, self, axes=tuple(sorted({_dim(d, self.ndim) for d in axes})))
 
@@ -1646,11 +1726,30 @@ class Tensor:
         return apply(ops.Where, self, 0, condition=keep)
 
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The diagonal as a view (writing into it writes into the tensor), as a last dim."""
         d1, d2 = _dim(dim1, self.ndim), _dim(dim2, self.ndim)
-        n1, n2 = self.shape[d1], self.shape[d2]
-        rows = np.arange(builtins.max(0, -offset), builtins.min(n1, n2 - offset))
-        moved = self.movedim((d1, d2), (-2, -1))
-        return moved[..., rows, rows + offset]
+        if d1 == d2:
+            raise ValueError(f"diagonal: dim1 and dim2 are the same dim ({d1})")
+        return apply(ops.Diagonal, self, offset=builtins.int(offset), dim1=d1, dim2=d2)
+
+    def fill_diagonal_(self, fill_value: Any, wrap: builtins.bool = False) -> Tensor:
+        if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+            raise ShapeError(
+                f"fill_diagonal_ needs a matrix or a tensor with all dims equal, got {self.shape}"
+            )
+        if self.ndim > 2:
+            n = self.shape[0]
+            index = tuple(np.arange(n) for _ in range(self.ndim))
+            self[index] = fill_value
+            return self
+        rows, cols = self.shape
+        if wrap and rows > cols + 1:
+            # Below the square, the diagonal starts again every cols + 1 rows (NumPy's wrap).
+            for start in range(0, rows, cols + 1):
+                self[start : start + cols].diagonal().fill_(fill_value)
+            return self
+        self.diagonal().fill_(fill_value)
+        return self
 
     def diag(self, diagonal: int = 0) -> Tensor:
         if self.ndim == 1:
@@ -1783,7 +1882,7 @@ class Tensor:
                 f"shape {self.shape}"
             )
         if new.dtype != self.dtype and not np.can_cast(new.dtype, self.dtype, "same_kind"):
-            raise ChainruleError(
+            raise TensorError(
                 f"{name}: the result type {new.dtype} can't be cast to the in-place target's "
                 f"dtype {self.dtype}"
             )
@@ -2042,8 +2141,22 @@ class Tensor:
     def zero_grad(self) -> None:
         self._grad = None
 
-    def register_hook(self, hook: Callable[[Tensor], Any]) -> Any:
-        raise ChainruleError("tensor hooks are not supported; use retain_grad() to read a gradient")
+    def register_hook(self, hook: Callable[[Tensor], Any]) -> _HookHandle:
+        """Call ``hook(grad)`` each time this tensor's gradient is computed (for a leaf: the total,
+        before it is added to ``.grad``); a tensor it returns replaces the gradient. The hook
+        must not change its argument (it is read-only). ``.remove()`` on the handle undoes it."""
+        if not self._requires_grad:
+            raise TensorError("cannot register a hook on a tensor that does not require grad")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            if self._node.hooks is None:
+                self._node.hooks = []
+            hooks = self._node.hooks
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
 
 
 # ============================================================================ helpers
@@ -2070,6 +2183,36 @@ def _as_array(data: Any, dtype: Any) -> Array:
     if array.dtype == np.float64 and dtypes.get_default_dtype() != np.float64:
         return array.astype(dtypes.get_default_dtype())  # chainrule's float32 by default
     return array
+
+
+def _format_array(a: Array) -> str:
+    """Elements as PyTorch prints them: integral floats as ``1.``, others with 4 decimals, or in
+    scientific notation when magnitudes span more than 1000x (or pass 1e8 or fall under 1e-4);
+    every element padded to one width; more than 1000 elements summarised."""
+    if a.dtype.kind == "f" and a.size:
+        finite = a[np.isfinite(a)]
+        nonzero = np.abs(finite[finite != 0]).astype(np.float64)
+        if finite.size and np.all(finite == np.round(finite)):
+            spec = "int"
+        elif nonzero.size and (
+            nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8 or nonzero.min() < 1e-4
+        ):
+            spec = "{:.4e}"
+        else:
+            spec = "{:.4f}"
+
+        def element(v: Any) -> str:
+            if not np.isfinite(v):
+                return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+            return f"{v:.0f}." if spec == "int" else spec.format(v)
+
+        shown = finite if finite.size <= 1000 else np.concatenate([finite[:3], finite[-3:]])
+        width = builtins.max((len(element(v)) for v in shown), default=0)
+        formatter = {"float_kind": lambda v: element(v).rjust(width)}
+        return np.array2string(
+            a, separator=", ", prefix="tensor(", formatter=formatter, threshold=1000, edgeitems=3
+        )
+    return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
 
 
 def _is_dtype(value: Any) -> builtins.bool:
@@ -2118,6 +2261,12 @@ def zeros_like_tensor(t: Tensor, shape: tuple[int, ...]) -> Tensor:
     return Tensor._make(np.zeros(shape, dtype=t.dtype))
 
 
+def _sum_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """Sums and products of bools and integers are int64, as in PyTorch (NumPy keeps uint8
+    as uint64)."""
+    return dtypes.int64 if dtype.kind in "biu" else dtype
+
+
 def _bump(t: Tensor) -> None:
     v = t._version
     if v is not None:
@@ -2144,7 +2293,7 @@ def _write_error(name: str, t: Tensor, error: Exception) -> ChainruleError:
 
 def _check_inplace(t: Tensor, name: str) -> None:
     if t._requires_grad and t._node is None:
-        raise ChainruleError(
+        raise TensorError(
             f"{name}: a leaf tensor that requires grad is being used in an in-place operation; "
             "do it under `with chainrule.no_grad():` (as an optimiser update does), or use the "
             "out-of-place op"
@@ -2152,12 +2301,12 @@ def _check_inplace(t: Tensor, name: str) -> None:
     if t._view is not None:
         base = t._view[0]
         if base._requires_grad and base._node is None:
-            raise ChainruleError(
+            raise TensorError(
                 f"{name}: a view of a leaf tensor that requires grad is being used in an in-place "
                 "operation; do it under `with chainrule.no_grad():`, or clone() first"
             )
         if base._requires_grad and not t._requires_grad:
-            raise ChainruleError(
+            raise TensorError(
                 f"{name}: this view was made under no_grad() from a tensor that requires grad, "
                 "and is changed in place with grad mode on: its base's gradient would be wrong; "
                 "make the view in grad mode, or clone() it"
@@ -2389,7 +2538,7 @@ def _arr_deep(x: Any) -> Any:
 # ============================================================================ backward
 def _seed(root: Tensor, gradient: Any) -> Array:
     if not root._requires_grad:
-        raise ChainruleError(
+        raise TensorError(
             "backward() on a tensor that does not require grad: no parameter or input with "
             "requires_grad=True contributed to it (or it was computed under no_grad())"
         )
@@ -2420,7 +2569,7 @@ def _topological_order(root: Node) -> list[Node]:
             continue
         visited.add(id(node))
         if node.parents is None:
-            raise ChainruleError(_FREED)
+            raise TensorError(_FREED)
         stack.append((node, True))
         for parent in node.parents:
             if type(parent) is Node and id(parent) not in visited:
@@ -2485,6 +2634,8 @@ def _run_backward(
             if not retain_graph:
                 node.ctx, node.parents = None, None  # type: ignore[assignment]
             continue  # no path from root reaches it through a differentiable input
+        if node.hooks:
+            grad_out = _run_hooks(node.hooks, grad_out)[0]
         if node.retained is not None:
             kept = node.retained()
             if kept is not None:
@@ -2540,6 +2691,10 @@ def _run_backward(
                     entry[1], entry[2] = entry[1] + grad, True
         if not retain_graph:
             node.ctx, node.parents = None, None  # type: ignore[assignment]  # free saved arrays
+    for entry in leaves.values():
+        if entry[0]._hooks:
+            entry[1], replaced = _run_hooks(entry[0]._hooks, entry[1])
+            entry[2] = entry[2] and not replaced
     return leaves
 
 
@@ -2565,7 +2720,7 @@ def set_strict(enabled: builtins.bool) -> None:
 
 
 def _version_error(node: Node, found: int, expected: int) -> None:
-    raise ChainruleError(
+    raise TensorError(
         f"one of the tensors needed to compute the gradient of {node.op.__name__} was modified "
         f"by an in-place operation: it is at version {found}, expected version {expected}; make "
         "the change out of place (x = x + 1 instead of x += 1), or clone() the tensor before "
@@ -2663,6 +2818,9 @@ def concatenate(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None
     items = list(tensors)
     if not items:
         raise ValueError("cat expects a non-empty sequence of tensors")
+    if builtins.any(np.ndim(_arr(t)) > 1 for t in items):
+        # PyTorch skips empty 1-d tensors (the legacy ``torch.tensor([])``) beside larger ones.
+        items = [t for t in items if np.shape(_arr(t)) != (0,)]
     first = items[0]
     ndim = np.ndim(_arr(first))
     d = _dim(_pick(dim, axis), ndim)

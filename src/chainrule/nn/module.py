@@ -149,13 +149,44 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Drop every parameter's gradient (PyTorch's default set_to_none=True)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient (PyTorch's default), or zero it in place."""
         for param in self.parameters():
-            param.grad = None
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad.array[...] = 0
 
-    def to(self, dtype: npt.DTypeLike) -> Module:
-        """Cast every parameter and floating buffer in place (float64 for gradient checks)."""
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``: cast every parameter and floating
+        buffer in place (float64 for gradient checks); the device must be the CPU."""
+        from ..device import check_device
+        from ..tensor import _is_dtype
+
+        dtype = kwargs.pop("dtype", None)
+        check_device(kwargs.pop("device", None))
+        kwargs.pop("non_blocking", None)
+        for arg in args:
+            if _is_dtype(arg):
+                dtype = arg
+            elif isinstance(arg, Tensor):
+                dtype = arg.dtype
+            else:
+                check_device(arg)
+        if dtype is None:
+            return self
+        return self._cast(dtype)
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        from ..device import check_device
+
+        check_device("cuda")
+        return self
+
+    def _cast(self, dtype: npt.DTypeLike) -> Module:
         for param in self.parameters():
             param.array = param.array.astype(dtype)
             param.grad = None

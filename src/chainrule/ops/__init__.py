@@ -67,7 +67,7 @@ from .nn import (
     Tanh,
 )
 from .reduce import Amax, Amin, Cumprod, Cumsum, LogSumExp, Mean, Norm, Prod, Sum
-from .shape import Concatenate, Expand, Flip, Pad, Reshape, Roll, Tile, Transpose
+from .shape import Concatenate, Diagonal, Expand, Flip, Pad, Reshape, Roll, Tile, Transpose
 
 __all__ = [
     "BCE",
@@ -96,6 +96,7 @@ __all__ = [
     "CrossEntropy",
     "Cumprod",
     "Cumsum",
+    "Diagonal",
     "Div",
     "Einsum",
     "Erf",

@@ -45,6 +45,8 @@ class LeakyReLU(Function):
 class Sigmoid(Function):
     """z = 1/(1 + e^-a);  dz/da = z(1 - z) (saved output)."""
 
+    float_output = True
+
     @staticmethod
     def forward(ctx: Context, a: Array) -> Array:
         # σ(a) = (1 + tanh(a/2))/2 never overflows, unlike 1/(1 + e^-a) at a = -1000.
@@ -60,6 +62,8 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """z = tanh(a);  dz/da = 1 - z² (saved output)."""
+
+    float_output = True
 
     @staticmethod
     def forward(ctx: Context, a: Array) -> Array:
@@ -99,6 +103,8 @@ class Linear(Function):
 class LogSoftmax(Function):
     """z = a - log Σ e^a (log-sum-exp, shifted by the max);  dz/da = grad - softmax·Σ grad."""
 
+    float_output = True
+
     @staticmethod
     def forward(ctx: Context, a: Array, *, axis: int = -1) -> Array:
         shifted = a - a.max(axis=axis, keepdims=True)
@@ -115,6 +121,8 @@ class LogSoftmax(Function):
 
 class Softmax(Function):
     """z = e^a / Σ e^a (shifted by the max);  dz/da = z·(grad - Σ grad·z)."""
+
+    float_output = True
 
     @staticmethod
     def forward(ctx: Context, a: Array, *, axis: int = -1) -> Array:

@@ -127,3 +127,34 @@ class Concatenate(Function):
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
         return tuple(np.split(grad_out, ctx.splits, axis=ctx.axis))
+
+
+def diagonal_view(a: Array, offset: int, dim1: int, dim2: int) -> Array:
+    """The diagonal of dims dim1, dim2 as a view (writeable when a is), moved to the last dim."""
+    index = [slice(None)] * a.ndim
+    if offset >= 0:
+        index[dim2] = slice(offset, None)
+    else:
+        index[dim1] = slice(-offset, None)
+    b = a[tuple(index)]
+    n = max(0, min(b.shape[dim1], b.shape[dim2]))
+    keep = [i for i in range(a.ndim) if i not in (dim1, dim2)]
+    shape = (*(b.shape[i] for i in keep), n)
+    strides = (*(b.strides[i] for i in keep), b.strides[dim1] + b.strides[dim2])
+    return np.lib.stride_tricks.as_strided(b, shape, strides, writeable=a.flags.writeable)
+
+
+class Diagonal(Function):
+    """z = the diagonal of a over (dim1, dim2), shifted by offset, a view;  dz/da = grad on that
+    diagonal, 0 elsewhere."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Array, *, offset: int, dim1: int, dim2: int) -> Array:
+        ctx.shape, ctx.where = a.shape, (offset, dim1, dim2)
+        return diagonal_view(a, offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        grad = np.zeros(ctx.shape, dtype=grad_out.dtype)
+        diagonal_view(grad, *ctx.where)[...] = grad_out
+        return grad

@@ -27,6 +27,11 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise ConfigError(
+                "optimizers take an iterable of tensors or of dicts, got one tensor: "
+                "pass [tensor]"
+            )
         params = list(params)
         if not params:
             raise ConfigError("optimizer got an empty parameter list")
@@ -36,7 +41,10 @@ class Optimizer:
         self.state: dict[int, dict[str, Any]] = {}  # keyed by id(parameter)
 
     def add_param_group(self, group: dict[str, Any]) -> None:
-        group = {**self.defaults, **group, "params": list(group["params"])}
+        params = group["params"]
+        # A group's params may be one tensor, as in PyTorch; list() would split it into rows.
+        params = [params] if isinstance(params, Tensor) else list(params)
+        group = {**self.defaults, **group, "params": params}
         for p in group["params"]:
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise ConfigError("optimizers take tensors with requires_grad=True")
@@ -45,9 +53,13 @@ class Optimizer:
     def _params(self) -> list[Tensor]:
         return [p for group in self.param_groups for p in group["params"]]
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every gradient (PyTorch's default), or zero it in place (set_to_none=False)."""
         for p in self._params():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.array[...] = 0
 
     def step(self) -> None:
         for group in self.param_groups:
