@@ -127,12 +127,12 @@ def test_in_place_ops_keep_dtype_and_refuse_bad_casts() -> None:
     i = cr.tensor([1, 2, 3])
     i += 2
     assert i.dtype == np.int64 and i.tolist() == [3, 4, 5]
-    with pytest.raises(ChainruleError, match="can't be cast|Cannot cast"):
+    with pytest.raises(ChainruleError, match=r"can.t be cast|Cannot cast"):
         i /= 2
     f = cr.tensor([1.0, 2.0])
     f *= cr.tensor([2.0, 2.0], dtype=np.float64)
     assert f.dtype == np.float32
-    with pytest.raises(ChainruleError, match="broadcast|shape"):
+    with pytest.raises(ChainruleError, match=r"broadcast|shape"):
         f += cr.ones(3, 2)
 
 

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import dtypes, ops
-from .errors import ChainruleError, TensorError, ShapeError
+from .errors import ChainruleError, ShapeError, TensorError
 
 Array = npt.NDArray[Any]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -1046,7 +1046,7 @@ class Tensor:
 
     def unique(
         self,
-        sorted: builtins.bool = True,  # noqa: A002 (PyTorch's name)
+        sorted: builtins.bool = True,
         return_inverse: builtins.bool = False,
         return_counts: builtins.bool = False,
         dim: int | None = None,

@@ -29,8 +29,7 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise ConfigError(
-                "optimizers take an iterable of tensors or of dicts, got one tensor: "
-                "pass [tensor]"
+                "optimizers take an iterable of tensors or of dicts, got one tensor: pass [tensor]"
             )
         params = list(params)
         if not params:
