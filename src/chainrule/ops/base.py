@@ -1,7 +1,7 @@
 """The contract every op follows: forward and backward on NumPy arrays, side by side.
 
 Ops never see a Tensor, so a backward cannot build a graph by accident and an op can be tested
-without the engine. ``tensor.apply`` runs ``forward``; ``Tensor.backward`` runs ``backward`` and
+without the engine. ``graph.apply`` runs ``forward``; ``Tensor.backward`` runs ``backward`` and
 sums each returned gradient back to its input's shape.
 """
 

@@ -1,0 +1,144 @@
+"""Tensor methods for indexing: ``x[...]`` and ``x[...] = v`` with PyTorch's rules, gather, scatter,
+index_select, masked_select, take, index_add/fill/put, nonzero."""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import grad_mode, ops
+from ..arguments import _dim, _index_steps
+from ..errors import ChainruleError, ShapeError
+from ..graph import (
+    TensorBase,
+    _arr,
+    _bump,
+    _check_inplace,
+    _lift,
+    _requires,
+    _write_error,
+    apply,
+    make_tensor,
+)
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+
+class IndexMethods:
+    __slots__ = ()
+
+    def nonzero(self, *, as_tuple: builtins.bool = False) -> Any:
+        indices = np.nonzero(self.array)
+        if as_tuple:
+            return tuple(make_tensor(i) for i in indices)
+        return make_tensor(np.stack(indices, axis=1) if indices else np.zeros((1, 0), np.int64))
+
+    def argwhere(self) -> Tensor:
+        return make_tensor(np.argwhere(self.array))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return apply(ops.Index, self, steps=_index_steps(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``x[index] = value`` in place (PyTorch's rules; in grad mode the write is recorded)."""
+        steps = _index_steps(index)
+        if isinstance(value, TensorBase):
+            value = value._cast(self.dtype)
+        if grad_mode.enabled:
+            _check_inplace(self, "setitem")
+        if not (grad_mode.enabled and (self._requires_grad or _requires(value))):
+            target = ops.index.select(self.array, steps[:-1])
+            try:
+                target[steps[-1]] = _arr(value)
+            except ValueError as error:
+                raise _write_error("setitem", self, error) from None
+            _bump(self)
+            return
+        self._inplace(lambda t: apply(ops.IndexPut, t, value, steps=steps), "setitem")
+
+    def gather(self, dim: int, index: Any, *, _unique: builtins.bool = False) -> Tensor:
+        """out[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (index may be smaller than x in
+        the other dims)."""
+        d = _dim(dim, self.ndim)
+        idx = np.asarray(_arr(index))
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"gather expects an integer index, got dtype {idx.dtype}")
+        if self.ndim == 0:
+            return self.clone()
+        if idx.ndim != self.ndim:
+            raise ShapeError(f"gather: index has {idx.ndim} dims, the input has {self.ndim}")
+        bad = [i for i in range(self.ndim) if i != d and idx.shape[i] > self.shape[i]]
+        if bad:
+            raise ShapeError(
+                f"gather: index shape {idx.shape} exceeds input shape {self.shape} in dim {bad[0]}"
+            )
+        grid = list(np.ogrid[tuple(slice(n) for n in idx.shape)]) if idx.ndim else []
+        grid[d] = idx
+        return apply(ops.Index, self, steps=(tuple(grid),), unique=_unique)
+
+    take_along_dim = gather
+
+    def take(self, index: Any) -> Tensor:
+        return self.reshape(-1)[np.asarray(_arr(index))]
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        d = _dim(dim, self.ndim)
+        idx = np.asarray(_arr(index)).reshape(-1)
+        return self[(slice(None),) * d + (idx,)]
+
+    def masked_select(self, mask: Any) -> Tensor:
+        m = np.asarray(_arr(mask))
+        shape = np.broadcast_shapes(self.shape, m.shape)
+        return self.expand(shape)[np.broadcast_to(m, shape)]
+
+    def _scatter_steps(self, dim: int, index: Any, src: Any) -> tuple[tuple[Any, ...], Any]:
+        d = _dim(dim, self.ndim)
+        idx = np.asarray(_arr(index))
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"scatter expects an integer index, got dtype {idx.dtype}")
+        grid = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
+        grid[d] = idx
+        if isinstance(src, TensorBase) and src.ndim:
+            src = src[tuple(slice(0, n) for n in idx.shape)]
+        return (tuple(grid),), src
+
+    def scatter(
+        self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: str | None = None
+    ) -> Tensor:
+        """out = x with out[index[i][j]][j] = src[i][j] for dim 0 (a number fills instead)."""
+        steps, source = self._scatter_steps(dim, index, value if src is None else src)
+        if reduce not in (None, "add", "sum"):
+            raise ChainruleError(f"scatter reduce={reduce!r} is not supported (use 'add')")
+        if isinstance(source, TensorBase):
+            source = source._cast(self.dtype)
+        return apply(ops.IndexPut, self, source, steps=steps, accumulate=reduce is not None)
+
+    def scatter_add(self, dim: int, index: Any, src: Any) -> Tensor:
+        steps, source = self._scatter_steps(dim, index, src)
+        if isinstance(source, TensorBase):
+            source = source._cast(self.dtype)
+        return apply(ops.IndexPut, self, source, steps=steps, accumulate=True)
+
+    def index_add(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+        d = _dim(dim, self.ndim)
+        idx = np.asarray(_arr(index)).reshape(-1)
+        src = _lift(source, self) * alpha if alpha != 1 else _lift(source, self)
+        return apply(
+            ops.IndexPut,
+            self,
+            src._cast(self.dtype),
+            steps=((slice(None),) * d + (idx,),),
+            accumulate=True,
+        )
+
+    def index_fill(self, dim: int, index: Any, value: Any) -> Tensor:
+        d = _dim(dim, self.ndim)
+        idx = np.asarray(_arr(index)).reshape(-1)
+        return apply(ops.IndexPut, self, value, steps=((slice(None),) * d + (idx,),))
+
+    def index_put(self, indices: Any, values: Any, accumulate: builtins.bool = False) -> Tensor:
+        steps = _index_steps(tuple(indices))
+        return apply(ops.IndexPut, self, values, steps=steps, accumulate=accumulate)

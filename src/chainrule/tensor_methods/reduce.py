@@ -1,0 +1,310 @@
+"""Tensor methods: reductions (sum, mean, max(dim), var, norm, logsumexp), scans (cumsum,
+cumprod), sorting and counting, with ``dim=``/``keepdim=`` (and NumPy's ``axis=``/``keepdims=``)."""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import dtypes, ops
+from ..arguments import MaxMin, _axes, _dim, _pick
+from ..errors import ChainruleError, ShapeError
+from ..graph import (
+    TensorBase,
+    _arr,
+    apply,
+    make_tensor,
+)
+from .math import where
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+
+class ReduceMethods:
+    __slots__ = ()
+
+    def unique(
+        self,
+        sorted: builtins.bool = True,
+        return_inverse: builtins.bool = False,
+        return_counts: builtins.bool = False,
+        dim: int | None = None,
+    ) -> Any:
+        """The distinct values (sorted), and optionally where each element went and how many
+        times each value occurs; no gradient, as in PyTorch."""
+        axis = None if dim is None else _dim(dim, self.ndim)
+        values, inverse, counts = np.unique(
+            self.array, return_inverse=True, return_counts=True, axis=axis
+        )
+        out = [make_tensor(values)]
+        if return_inverse:
+            shape = self.shape if axis is None else (self.shape[axis],)
+            out.append(make_tensor(inverse.reshape(shape).astype(np.int64)))
+        if return_counts:
+            out.append(make_tensor(counts.astype(np.int64)))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def bincount(self, weights: Any = None, minlength: int = 0) -> Tensor:
+        if self.ndim != 1 or self.dtype.kind not in "iu":
+            raise ShapeError(f"bincount needs a 1-d integer tensor, got {self.shape} {self.dtype}")
+        w = None if weights is None else np.asarray(_arr(weights))
+        counts = np.bincount(self.array, weights=w, minlength=minlength)
+        dtype = dtypes.int64 if w is None else (w.dtype if w.dtype.kind == "f" else dtypes.float64)
+        return make_tensor(counts.astype(dtype))
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        return make_tensor(np.asarray(np.count_nonzero(self.array, axis=_axes(dim, self.ndim))))
+
+    def sum(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        dtype: Any = None,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
+        x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
+        return apply(
+            ops.Sum,
+            x,
+            axes=_axes(_pick(dim, axis), self.ndim),
+            keepdims=keepdim or builtins.bool(keepdims),
+        )
+
+    def nansum(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return where(np.isnan(self.array), 0.0, self).sum(dim, keepdim)
+
+    def mean(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        dtype: Any = None,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
+        """The mean; integer and bool tensors give the default float type (PyTorch refuses
+        them; ``(pred == y).mean()`` is the accuracy)."""
+        x = self if dtype is None else self._cast(dtypes.as_dtype(dtype))
+        return apply(
+            ops.Mean,
+            x,
+            axes=_axes(_pick(dim, axis), self.ndim),
+            keepdims=keepdim or builtins.bool(keepdims),
+        )
+
+    def nanmean(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        valid = ~np.isnan(self.array)
+        count = make_tensor(np.asarray(valid.sum(axis=_axes(dim, self.ndim), keepdims=keepdim)))
+        return self.nansum(dim, keepdim) / count
+
+    def prod(self, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
+        x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
+        return apply(ops.Prod, x, axes=_axes(dim, self.ndim), keepdims=keepdim)
+
+    def amax(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        """The max over dims; ties share the gradient evenly (unlike max(dim))."""
+        return apply(ops.Amax, self, axes=_axes(dim, self.ndim), keepdims=keepdim)
+
+    def amin(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return apply(ops.Amin, self, axes=_axes(dim, self.ndim), keepdims=keepdim)
+
+    def max(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Any:
+        """``max()``: the largest element; ``max(dim)``: (values, indices) along dim, the
+        gradient going to each row's first maximum; ``max(other)``: the elementwise maximum."""
+        return self._extreme(
+            _pick(dim, axis), keepdim or builtins.bool(keepdims), ops.Amax, np.argmax, ops.Maximum
+        )
+
+    def min(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Any:
+        return self._extreme(
+            _pick(dim, axis), keepdim or builtins.bool(keepdims), ops.Amin, np.argmin, ops.Minimum
+        )
+
+    def _extreme(
+        self,
+        dim: Any,
+        keepdim: builtins.bool,
+        whole: type[ops.Function],
+        arg: Callable[..., Any],
+        pairwise: type[ops.Function],
+    ) -> Any:
+        if isinstance(dim, TensorBase | np.ndarray):
+            return apply(pairwise, self, dim)
+        if dim is None:
+            if self.array.size == 0:
+                raise ShapeError("max()/min() of an empty tensor has no value; give a dim")
+            return apply(whole, self, axes=None, keepdims=False)
+        d = _dim(dim, self.ndim)
+        if self.ndim == 0:
+            return MaxMin(self.clone(), make_tensor(np.zeros((), np.int64)))
+        indices = np.expand_dims(arg(self.array, axis=d), d)  # keepdims for the gather
+        values = self.gather(d, indices, _unique=True)
+        if not keepdim:
+            values, indices = values.squeeze(d), np.squeeze(indices, d)
+        return MaxMin(values, make_tensor(indices.astype(np.int64)))
+
+    def argmax(
+        self, dim: Any = None, keepdim: builtins.bool = False, *, axis: Any = None
+    ) -> Tensor:
+        return self._arg(np.argmax, _pick(dim, axis), keepdim)
+
+    def argmin(
+        self, dim: Any = None, keepdim: builtins.bool = False, *, axis: Any = None
+    ) -> Tensor:
+        return self._arg(np.argmin, _pick(dim, axis), keepdim)
+
+    def _arg(self, arg: Callable[..., Any], dim: Any, keepdim: builtins.bool) -> Tensor:
+        if dim is None:
+            index = np.asarray(arg(self.array))
+            return make_tensor(
+                (index.reshape((1,) * self.ndim) if keepdim else index).astype(np.int64)
+            )
+        d = _dim(dim, self.ndim)
+        if self.ndim == 0:
+            return make_tensor(np.zeros((), np.int64))
+        index = arg(self.array, axis=d)
+        return make_tensor(
+            np.asarray(np.expand_dims(index, d) if keepdim else index, dtype=np.int64)
+        )
+
+    def all(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return make_tensor(
+            np.asarray(np.all(self.array, axis=_axes(dim, self.ndim), keepdims=keepdim))
+        )
+
+    def any(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return make_tensor(
+            np.asarray(np.any(self.array, axis=_axes(dim, self.ndim), keepdims=keepdim))
+        )
+
+    def var(
+        self,
+        dim: Any = None,
+        unbiased: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        correction: Any = None,
+    ) -> Tensor:
+        """Variance Σ(x - mean)²/(n - correction); correction 1 (unbiased) unless told."""
+        axes = _axes(dim, self.ndim)
+        if isinstance(unbiased, builtins.bool) or unbiased is None:
+            correction = (
+                (1 if unbiased in (None, True) else 0) if correction is None else correction
+            )
+        else:  # var(dim, keepdim) spelled positionally with a bool in unbiased's place
+            raise TypeError(f"unbiased must be a bool, got {unbiased!r}")
+        centred = self - self.mean(dim=axes, keepdim=True)
+        n = self.array.size if axes is None else math.prod(self.shape[a] for a in axes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (centred * centred).sum(dim=axes, keepdim=keepdim) / builtins.max(
+                n - correction, 0
+            )
+
+    def std(
+        self,
+        dim: Any = None,
+        unbiased: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        correction: Any = None,
+    ) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def logsumexp(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return apply(ops.LogSumExp, self, axes=_axes(dim, self.ndim), keepdims=keepdim)
+
+    def norm(
+        self, p: Any = "fro", dim: Any = None, keepdim: builtins.bool = False, dtype: Any = None
+    ) -> Tensor:
+        """The vector p-norm over dim (all elements by default): 2 ('fro'), 1, inf, -inf, 0, or
+        any p; the gradient is 0 where the norm is 0, as PyTorch."""
+        x = self if dtype is None else self._cast(dtypes.as_dtype(dtype))
+        order = 2.0 if p in ("fro", None) else builtins.float(p)
+        if p == "nuc":
+            raise ChainruleError("the nuclear norm is not supported")
+        return apply(ops.Norm, x, p=order, axes=_axes(dim, self.ndim), keepdims=keepdim)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
+        if self.ndim == 0:
+            return x.clone()
+        return apply(ops.Cumsum, x, axis=_dim(dim, self.ndim))
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
+        if self.ndim == 0:
+            return x.clone()
+        return apply(ops.Cumprod, x, axis=_dim(dim, self.ndim))
+
+    def sort(
+        self, dim: int = -1, descending: builtins.bool = False, stable: builtins.bool = False
+    ) -> MaxMin:
+        indices = self.argsort(dim, descending, stable=True)
+        return MaxMin(self.gather(dim, indices, _unique=True), indices)
+
+    def argsort(
+        self, dim: int = -1, descending: builtins.bool = False, stable: builtins.bool = False
+    ) -> Tensor:
+        if self.ndim == 0:
+            return make_tensor(np.zeros((), np.int64))
+        d = _dim(dim, self.ndim)
+        keys = self.array
+        if descending:
+            keys = -keys.astype(np.int64) if keys.dtype.kind in "bu" else -keys
+        return make_tensor(np.argsort(keys, axis=d, kind="stable").astype(np.int64))
+
+    def topk(
+        self, k: int, dim: int = -1, largest: builtins.bool = True, sorted: builtins.bool = True
+    ) -> MaxMin:
+        d = _dim(dim, self.ndim)
+        length = self.shape[d] if self.ndim else 1
+        if not 0 <= k <= length:
+            raise IndexError(f"topk: k={k} is out of range for dimension {d} of size {length}")
+        order = self.argsort(d, descending=largest).array
+        indices = np.take(order, np.arange(k), axis=d) if self.ndim else order
+        indices_t = make_tensor(indices)
+        return MaxMin(self.gather(d, indices_t, _unique=True), indices_t)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: builtins.bool = False) -> MaxMin:
+        d = _dim(dim, self.ndim)
+        order = self.argsort(d).array
+        indices = np.take(order, [k - 1], axis=d)
+        values = self.gather(d, indices, _unique=True)
+        if not keepdim:
+            return MaxMin(values.squeeze(d), make_tensor(np.squeeze(indices, d)))
+        return MaxMin(values, make_tensor(indices))
+
+    def median(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        """The lower median (PyTorch's): the ((n - 1) // 2)-th smallest."""
+        if dim is None:
+            flat = self.reshape(-1)
+            return flat.kthvalue((flat.numel() - 1) // 2 + 1).values
+        d = _dim(dim, self.ndim)
+        return self.kthvalue((self.shape[d] - 1) // 2 + 1, d, keepdim)
+
+
+def _sum_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """Sums and products of bools and integers are int64, as in PyTorch (NumPy keeps uint8
+    as uint64)."""
+    return dtypes.int64 if dtype.kind in "biu" else dtype
