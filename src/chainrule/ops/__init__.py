@@ -10,10 +10,13 @@ from .einsum import Einsum
 from .elementwise import (
     Abs,
     Acos,
+    Acosh,
     Add,
     Asin,
+    Asinh,
     Atan,
     Atan2,
+    Atanh,
     Cast,
     Ceil,
     Clamp,
@@ -67,19 +70,33 @@ from .nn import (
     Tanh,
 )
 from .reduce import Amax, Amin, Cumprod, Cumsum, LogSumExp, Mean, Norm, Prod, Sum
-from .shape import Concatenate, Diagonal, Expand, Flip, Pad, Reshape, Roll, Tile, Transpose
+from .shape import (
+    Concatenate,
+    Diagonal,
+    Expand,
+    Flip,
+    Pad,
+    Reshape,
+    Roll,
+    Tile,
+    Transpose,
+    Unfold,
+)
 
 __all__ = [
     "BCE",
     "Abs",
     "Acos",
+    "Acosh",
     "Add",
     "Amax",
     "Amin",
     "Array",
     "Asin",
+    "Asinh",
     "Atan",
     "Atan2",
+    "Atanh",
     "AvgPool2d",
     "BCEWithLogits",
     "BatchNorm",
@@ -153,6 +170,7 @@ __all__ = [
     "Tile",
     "Transpose",
     "Trunc",
+    "Unfold",
     "ViewScatter",
     "Where",
     "constant_like",

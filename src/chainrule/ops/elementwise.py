@@ -438,6 +438,58 @@ class Cosh(Function):
         return grad_out * np.sinh(ctx.saved[0])
 
 
+class Asinh(Function):
+    """z = arsinh a;  dz/da = 1/√(a² + 1)."""
+
+    float_output = True
+
+    @staticmethod
+    def forward(ctx: Context, a: Array) -> Array:
+        ctx.save_for_backward(a)
+        return np.arcsinh(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        a = ctx.saved[0]
+        return grad_out / np.sqrt(a * a + 1)
+
+
+class Acosh(Function):
+    """z = arcosh a (a >= 1);  dz/da = 1/√(a² - 1)."""
+
+    float_output = True
+
+    @staticmethod
+    def forward(ctx: Context, a: Array) -> Array:
+        ctx.save_for_backward(a)
+        with np.errstate(invalid="ignore"):
+            return np.arccosh(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        a = ctx.saved[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad_out / np.sqrt(a * a - 1)
+
+
+class Atanh(Function):
+    """z = artanh a (|a| < 1);  dz/da = 1/(1 - a²)."""
+
+    float_output = True
+
+    @staticmethod
+    def forward(ctx: Context, a: Array) -> Array:
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.arctanh(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        a = ctx.saved[0]
+        with np.errstate(divide="ignore"):
+            return grad_out / (1 - a * a)
+
+
 class Erf(Function):
     """z = erf a;  dz/da = 2/√π · e^(-a²)."""
 

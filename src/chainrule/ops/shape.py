@@ -158,3 +158,27 @@ class Diagonal(Function):
         grad = np.zeros(ctx.shape, dtype=grad_out.dtype)
         diagonal_view(grad, *ctx.where)[...] = grad_out
         return grad
+
+
+class Unfold(Function):
+    """z[..., i, ..., k] = a[..., i·step + k, ...]: the windows of ``size`` along ``axis``, every
+    ``step``, as a new last dim (a read-only view);  dz/da = each window's gradient added back."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Array, *, axis: int, size: int, step: int) -> Array:
+        ctx.shape, ctx.where = a.shape, (axis, size, step)
+        windows = np.lib.stride_tricks.sliding_window_view(a, size, axis=axis)
+        index = [slice(None)] * windows.ndim
+        index[axis] = slice(None, None, step)
+        return windows[tuple(index)]
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        axis, size, step = ctx.where
+        grad = np.zeros(ctx.shape, dtype=grad_out.dtype)
+        count = grad_out.shape[axis]
+        for k in range(size):  # offset k of every window lands on k, k + step, k + 2·step, ...
+            index = [slice(None)] * grad.ndim
+            index[axis] = slice(k, k + step * (count - 1) + 1, step)
+            grad[tuple(index)] += grad_out[..., k]
+        return grad

@@ -134,6 +134,46 @@ class IndexMethods:
             accumulate=True,
         )
 
+    def index_copy(self, dim: int, index: Any, source: Any) -> Tensor:
+        d = _dim(dim, self.ndim)
+        idx = np.asarray(_arr(index)).reshape(-1)
+        source = source._cast(self.dtype) if isinstance(source, TensorBase) else source
+        return apply(ops.IndexPut, self, source, steps=((slice(None),) * d + (idx,),))
+
+    def select_scatter(self, src: Any, dim: int, index: int) -> Tensor:
+        """self with self.select(dim, index) replaced by src (out of place)."""
+        d = _dim(dim, self.ndim)
+        return self._view_scatter(src, ops.Index, steps=_index_steps((slice(None),) * d + (index,)))
+
+    def slice_scatter(
+        self,
+        src: Any,
+        dim: int = 0,
+        start: int | None = None,
+        end: int | None = None,
+        step: int = 1,
+    ) -> Tensor:
+        d = _dim(dim, self.ndim)
+        index = (slice(None),) * d + (slice(start, end, step),)
+        return self._view_scatter(src, ops.Index, steps=_index_steps(index))
+
+    def diagonal_scatter(self, src: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        d1, d2 = _dim(dim1, self.ndim), _dim(dim2, self.ndim)
+        return self._view_scatter(src, ops.Diagonal, offset=builtins.int(offset), dim1=d1, dim2=d2)
+
+    def _view_scatter(self, src: Any, view_op: type[ops.Function], **options: Any) -> Tensor:
+        value = _lift(src, self)._cast(self.dtype)
+        expected = apply(view_op, self, **options).shape
+        if value.shape != expected:
+            raise ShapeError(f"the source has shape {value.shape}, the slot it fills {expected}")
+        return apply(ops.ViewScatter, self, value, chain=((view_op, options),))
+
+    def masked_scatter(self, mask: Any, source: Any) -> Tensor:
+        m = np.broadcast_to(np.asarray(_arr(mask)), self.shape)
+        count = builtins.int(m.sum())
+        values = _lift(source, self).reshape(-1)[:count]
+        return apply(ops.IndexPut, self, values._cast(self.dtype), steps=(m,))
+
     def index_fill(self, dim: int, index: Any, value: Any) -> Tensor:
         d = _dim(dim, self.ndim)
         idx = np.asarray(_arr(index)).reshape(-1)

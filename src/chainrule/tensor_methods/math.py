@@ -180,6 +180,50 @@ class MathMethods:
         product = _lift(mat1, self).matmul(mat2)
         return (self if beta == 1 else self * beta) + (product if alpha == 1 else product * alpha)
 
+    def addmv(self, mat: Any, vec: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return self._scaled_sum(_lift(mat, self).mv(vec), beta, alpha)
+
+    def addr(self, vec1: Any, vec2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return self._scaled_sum(_lift(vec1, self).outer(vec2), beta, alpha)
+
+    def baddbmm(self, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta·self + alpha·(batch1 @ batch2), batch by batch (attention's scores)."""
+        return self._scaled_sum(_lift(batch1, self).bmm(batch2), beta, alpha)
+
+    def addbmm(self, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta·self + alpha·Σ_b batch1[b] @ batch2[b]."""
+        return self._scaled_sum(_lift(batch1, self).bmm(batch2).sum(0), beta, alpha)
+
+    def _scaled_sum(self, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+        left = self if beta == 1 else self * beta
+        return left + (product if alpha == 1 else product * alpha)
+
+    def cross(self, other: Any, dim: int | None = None) -> Tensor:
+        """The cross product along dim (the first dim of size 3 when not given, as torch.cross)."""
+        if dim is None:
+            dim = next((i for i, n in enumerate(self.shape) if n == 3), None)
+            if dim is None:
+                raise ShapeError(f"cross needs a dim of size 3, got shape {self.shape}")
+        d = _dim(dim, self.ndim)
+        if self.shape[d] != 3:
+            raise ShapeError(f"cross needs dim {d} of size 3, got shape {self.shape}")
+        b = _lift(other, self)
+        a0, a1, a2 = self.unbind(d)
+        b0, b1, b2 = b.unbind(d)
+        parts = [a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0]
+        return _stack(parts, d)
+
+    def kron(self, other: Any) -> Tensor:
+        """The Kronecker product: every element of self times the whole of other."""
+        b = _lift(other, self)
+        ndim = builtins.max(self.ndim, b.ndim)
+        a = self.reshape((1,) * (ndim - self.ndim) + self.shape)
+        b = b.reshape((1,) * (ndim - b.ndim) + b.shape)
+        # (a0, 1, a1, 1, ...) * (1, b0, 1, b1, ...) -> (a0·b0, a1·b1, ...)
+        left = a.reshape(tuple(d for n in a.shape for d in (n, 1)))
+        right = b.reshape(tuple(d for n in b.shape for d in (1, n)))
+        return (left * right).reshape(tuple(m * n for m, n in zip(a.shape, b.shape, strict=True)))
+
     def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
         return self + _lift(tensor1, self) * tensor2 * value
 
@@ -414,6 +458,66 @@ class MathMethods:
     def tanh(self) -> Tensor:
         return apply(ops.Tanh, self)
 
+    def asinh(self) -> Tensor:
+        return apply(ops.Asinh, self)
+
+    arcsinh = asinh
+
+    def acosh(self) -> Tensor:
+        return apply(ops.Acosh, self)
+
+    arccosh = acosh
+
+    def atanh(self) -> Tensor:
+        return apply(ops.Atanh, self)
+
+    arctanh = atanh
+
+    def logaddexp(self, other: Any) -> Tensor:
+        """log(e^a + e^b), shifted by the larger of the two so that it never overflows."""
+        peak = apply(ops.Maximum, self, other)
+        return peak + ((self - peak).exp() + (_lift(other, self) - peak).exp()).log()
+
+    def logaddexp2(self, other: Any) -> Tensor:
+        peak = apply(ops.Maximum, self, other)
+        return peak + ((self - peak).exp2() + (_lift(other, self) - peak).exp2()).log2()
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        """log(p / (1 - p)), with p clamped into [eps, 1 - eps] when eps is given."""
+        p = self if eps is None else self.clamp(eps, 1 - eps)
+        return (p / (1 - p)).log()
+
+    def xlogy(self, other: Any) -> Tensor:
+        """x·log y, and 0 where x is 0 (whatever y is), as torch.xlogy."""
+        zero = self.array == 0
+        if isinstance(other, TensorBase):
+            safe: Any = where(zero, 1.0, other)  # log(1) = 0: no -inf·0 in the gradient
+        else:
+            safe = np.where(zero, 1, np.asarray(other))
+        return where(zero, 0.0, self * _lift(safe, self).log())
+
+    def hypot(self, other: Any) -> Tensor:
+        return (self * self + _lift(other, self) * other).sqrt()
+
+    def sinc(self) -> Tensor:
+        """sin(πx)/(πx), and 1 at 0 (where its gradient is 0)."""
+        zero = self.array == 0
+        x = where(zero, 1.0, self) * np.pi  # no 0/0 on either branch's gradient
+        return where(zero, 1.0, x.sin() / x)
+
+    def deg2rad(self) -> Tensor:
+        return self * (np.pi / 180)
+
+    def rad2deg(self) -> Tensor:
+        return self * (180 / np.pi)
+
+    def float_power(self, exponent: Any) -> Tensor:
+        """self ** exponent computed in float64, as torch.float_power."""
+        return self._cast(dtypes.float64) ** exponent
+
+    def positive(self) -> Tensor:
+        return self
+
     def sigmoid(self) -> Tensor:
         return apply(ops.Sigmoid, self)
 
@@ -506,3 +610,7 @@ def where(condition: Any, a: Any = None, b: Any = None) -> Any:
     if cond.dtype != bool:
         cond = cond.astype(bool)
     return apply(ops.Where, a, b, condition=cond)
+
+
+def _stack(tensors: list[Any], dim: int) -> Tensor:
+    return apply(ops.Concatenate, *[t.unsqueeze(dim) for t in tensors], axis=dim)

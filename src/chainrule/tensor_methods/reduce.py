@@ -257,6 +257,32 @@ class ReduceMethods:
             return x.clone()
         return apply(ops.Cumprod, x, axis=_dim(dim, self.ndim))
 
+    def aminmax(self, *, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        from collections import namedtuple
+
+        pair = namedtuple("aminmax", ["min", "max"])
+        return pair(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def cummax(self, dim: int) -> MaxMin:
+        """Running max along dim and where it was (the last of tied maxima, as PyTorch); the
+        gradient goes to that position."""
+        return self._running(dim, np.maximum)
+
+    def cummin(self, dim: int) -> MaxMin:
+        return self._running(dim, np.minimum)
+
+    def _running(self, dim: int, extreme: np.ufunc) -> MaxMin:
+        if self.ndim == 0:
+            return MaxMin(self.clone(), make_tensor(np.zeros((), np.int64)))
+        d = _dim(dim, self.ndim)
+        a = self.array
+        running = extreme.accumulate(a, axis=d)
+        # The index of the running extreme is the last position so far that attains it.
+        positions = np.arange(a.shape[d]).reshape((-1,) + (1,) * (a.ndim - d - 1))
+        record = np.where(a == running, positions, 0)
+        indices = np.maximum.accumulate(record, axis=d).astype(np.int64)
+        return MaxMin(self.gather(d, indices), make_tensor(indices))
+
     def sort(
         self, dim: int = -1, descending: builtins.bool = False, stable: builtins.bool = False
     ) -> MaxMin:

@@ -252,6 +252,55 @@ class ShapeMethods:
         lead = (slice(None),) * d
         return tuple(self[(*lead, slice(lo, hi))] for lo, hi in itertools.pairwise(bounds))
 
+    def split_with_sizes(self, split_sizes: Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        return self.split(list(split_sizes), dim)
+
+    def hsplit(self, sections: Any) -> tuple[Tensor, ...]:
+        return self.tensor_split(sections, 0 if self.ndim == 1 else 1)
+
+    def vsplit(self, sections: Any) -> tuple[Tensor, ...]:
+        return self.tensor_split(sections, 0)
+
+    def dsplit(self, sections: Any) -> tuple[Tensor, ...]:
+        return self.tensor_split(sections, 2)
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+        """Rotate by 90° k times from dims[0] towards dims[1], as torch.rot90."""
+        d0, d1 = (_dim(d, self.ndim) for d in dims)
+        k %= 4
+        if k == 1:
+            return self.flip(d1).transpose(d0, d1)
+        if k == 2:
+            return self.flip(d0, d1)
+        if k == 3:
+            return self.flip(d0).transpose(d0, d1)
+        return self.clone()
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """The windows of ``size`` along ``dimension``, every ``step``, as a new last dim (a
+        read-only view), as torch.Tensor.unfold."""
+        d = _dim(dimension, self.ndim)
+        length = self.shape[d] if self.ndim else 1
+        if size > length or size < 0 or step <= 0:
+            raise ShapeError(
+                f"unfold: windows of {size} every {step} do not fit dim {d} of size {length}"
+            )
+        if self.ndim == 0:
+            return self.reshape(1)
+        return apply(ops.Unfold, self, axis=d, size=builtins.int(size), step=builtins.int(step))
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+        """x[i + 1] - x[i] along dim, n times (prepend/append join the ends first)."""
+        d = _dim(dim, self.ndim)
+        x = self
+        if prepend is not None or append is not None:
+            parts = [p for p in (prepend, self, append) if p is not None]
+            x = apply(ops.Concatenate, *parts, axis=d)
+        for _ in range(n):
+            length = x.shape[d]
+            x = x.narrow(d, 1, length - 1) - x.narrow(d, 0, length - 1)
+        return x
+
     def tril(self, diagonal: int = 0) -> Tensor:
         return self._triangle(np.tril, diagonal)
 
