@@ -28,3 +28,16 @@ def test_readme_quickstart_is_two_commands() -> None:
         "pip install . && chainrule train",
         'pip install ".[test]" && python -m pytest',
     ]
+
+
+def test_readme_pytorch_block_runs_and_matches_pytorch() -> None:
+    """The PyTorch-code block runs as written with chainrule, and learns as the same code does."""
+    text = (REPO / "README.md").read_text()
+    marker = text.index("<!-- readme-port")
+    block = re.search(r"```python\n(.*?)```", text[marker:], re.S)
+    assert block is not None
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(block.group(1), "README.md", "exec"), {})  # our own README, not a file we load
+    loss, accuracy = re.findall(r"[\d.]+", printed.getvalue())
+    assert float(loss) < 0.69 and float(accuracy) > 0.5  # below the loss of guessing
