@@ -5,7 +5,9 @@ integer arrays). Pure functions of NumPy values and plain Python: no tensors, no
 from __future__ import annotations
 
 import builtins
-from typing import Any, NamedTuple
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -35,6 +37,23 @@ def _axes(dim: Any, ndim: int) -> tuple[int, ...] | None:
     if ndim == 0 or not normalised:
         return None
     return tuple(sorted(normalised))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def numpy_aliases(method: F) -> F:
+    """Accept NumPy's ``axis=`` and ``keepdims=`` for ``dim=`` and ``keepdim=``, as PyTorch does."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _pick(dim: Any, axis: Any) -> Any:

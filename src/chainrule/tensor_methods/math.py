@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import dtypes, ops
-from ..arguments import _dim
+from ..arguments import _dim, numpy_aliases
 from ..errors import ShapeError
 from ..graph import (
     TensorBase,
@@ -592,10 +592,12 @@ class MathMethods:
         finite = np.nan_to_num(self.array, nan=nan, posinf=posinf, neginf=neginf)
         return where(np.isfinite(self.array), self, finite)
 
+    @numpy_aliases
     def softmax(self, dim: int = -1, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self._cast(dtypes.as_dtype(dtype))
         return apply(ops.Softmax, x, axis=_dim(dim, self.ndim))
 
+    @numpy_aliases
     def log_softmax(self, dim: int = -1, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self._cast(dtypes.as_dtype(dtype))
         return apply(ops.LogSoftmax, x, axis=_dim(dim, self.ndim))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import dtypes, ops
-from ..arguments import MaxMin, _axes, _dim, _pick
+from ..arguments import MaxMin, _axes, _dim, _pick, numpy_aliases
 from ..errors import ChainruleError, ShapeError
 from ..graph import (
     TensorBase,
@@ -57,6 +57,7 @@ class ReduceMethods:
         dtype = dtypes.int64 if w is None else (w.dtype if w.dtype.kind == "f" else dtypes.float64)
         return make_tensor(counts.astype(dtype))
 
+    @numpy_aliases
     def count_nonzero(self, dim: Any = None) -> Tensor:
         return make_tensor(np.asarray(np.count_nonzero(self.array, axis=_axes(dim, self.ndim))))
 
@@ -77,6 +78,7 @@ class ReduceMethods:
             keepdims=keepdim or builtins.bool(keepdims),
         )
 
+    @numpy_aliases
     def nansum(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return where(np.isnan(self.array), 0.0, self).sum(dim, keepdim)
 
@@ -99,19 +101,23 @@ class ReduceMethods:
             keepdims=keepdim or builtins.bool(keepdims),
         )
 
+    @numpy_aliases
     def nanmean(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         valid = ~np.isnan(self.array)
         count = make_tensor(np.asarray(valid.sum(axis=_axes(dim, self.ndim), keepdims=keepdim)))
         return self.nansum(dim, keepdim) / count
 
+    @numpy_aliases
     def prod(self, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
         x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
         return apply(ops.Prod, x, axes=_axes(dim, self.ndim), keepdims=keepdim)
 
+    @numpy_aliases
     def amax(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         """The max over dims; ties share the gradient evenly (unlike max(dim))."""
         return apply(ops.Amax, self, axes=_axes(dim, self.ndim), keepdims=keepdim)
 
+    @numpy_aliases
     def amin(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return apply(ops.Amin, self, axes=_axes(dim, self.ndim), keepdims=keepdim)
 
@@ -188,16 +194,19 @@ class ReduceMethods:
             np.asarray(np.expand_dims(index, d) if keepdim else index, dtype=np.int64)
         )
 
+    @numpy_aliases
     def all(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return make_tensor(
             np.asarray(np.all(self.array, axis=_axes(dim, self.ndim), keepdims=keepdim))
         )
 
+    @numpy_aliases
     def any(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return make_tensor(
             np.asarray(np.any(self.array, axis=_axes(dim, self.ndim), keepdims=keepdim))
         )
 
+    @numpy_aliases
     def var(
         self,
         dim: Any = None,
@@ -221,6 +230,7 @@ class ReduceMethods:
                 n - correction, 0
             )
 
+    @numpy_aliases
     def std(
         self,
         dim: Any = None,
@@ -231,9 +241,11 @@ class ReduceMethods:
     ) -> Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
+    @numpy_aliases
     def logsumexp(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return apply(ops.LogSumExp, self, axes=_axes(dim, self.ndim), keepdims=keepdim)
 
+    @numpy_aliases
     def norm(
         self, p: Any = "fro", dim: Any = None, keepdim: builtins.bool = False, dtype: Any = None
     ) -> Tensor:
@@ -245,12 +257,14 @@ class ReduceMethods:
             raise ChainruleError("the nuclear norm is not supported")
         return apply(ops.Norm, x, p=order, axes=_axes(dim, self.ndim), keepdims=keepdim)
 
+    @numpy_aliases
     def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
         x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
         if self.ndim == 0:
             return x.clone()
         return apply(ops.Cumsum, x, axis=_dim(dim, self.ndim))
 
+    @numpy_aliases
     def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
         x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
         if self.ndim == 0:
@@ -263,11 +277,13 @@ class ReduceMethods:
         pair = namedtuple("aminmax", ["min", "max"])
         return pair(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
+    @numpy_aliases
     def cummax(self, dim: int) -> MaxMin:
         """Running max along dim and where it was (the last of tied maxima, as PyTorch); the
         gradient goes to that position."""
         return self._running(dim, np.maximum)
 
+    @numpy_aliases
     def cummin(self, dim: int) -> MaxMin:
         return self._running(dim, np.minimum)
 
@@ -283,12 +299,14 @@ class ReduceMethods:
         indices = np.maximum.accumulate(record, axis=d).astype(np.int64)
         return MaxMin(self.gather(d, indices), make_tensor(indices))
 
+    @numpy_aliases
     def sort(
         self, dim: int = -1, descending: builtins.bool = False, stable: builtins.bool = False
     ) -> MaxMin:
         indices = self.argsort(dim, descending, stable=True)
         return MaxMin(self.gather(dim, indices, _unique=True), indices)
 
+    @numpy_aliases
     def argsort(
         self, dim: int = -1, descending: builtins.bool = False, stable: builtins.bool = False
     ) -> Tensor:
@@ -300,6 +318,7 @@ class ReduceMethods:
             keys = -keys.astype(np.int64) if keys.dtype.kind in "bu" else -keys
         return make_tensor(np.argsort(keys, axis=d, kind="stable").astype(np.int64))
 
+    @numpy_aliases
     def topk(
         self, k: int, dim: int = -1, largest: builtins.bool = True, sorted: builtins.bool = True
     ) -> MaxMin:
@@ -312,6 +331,7 @@ class ReduceMethods:
         indices_t = make_tensor(indices)
         return MaxMin(self.gather(d, indices_t, _unique=True), indices_t)
 
+    @numpy_aliases
     def kthvalue(self, k: int, dim: int = -1, keepdim: builtins.bool = False) -> MaxMin:
         d = _dim(dim, self.ndim)
         order = self.argsort(d).array
@@ -321,6 +341,7 @@ class ReduceMethods:
             return MaxMin(values.squeeze(d), make_tensor(np.squeeze(indices, d)))
         return MaxMin(values, make_tensor(indices))
 
+    @numpy_aliases
     def median(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
         """The lower median (PyTorch's): the ((n - 1) // 2)-th smallest."""
         if dim is None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import ops
-from ..arguments import _dim, _is_dtype, _shape_args
+from ..arguments import _dim, _is_dtype, _shape_args, numpy_aliases
 from ..errors import ChainruleError, ShapeError
 from ..graph import (
     _arr,
@@ -74,6 +74,7 @@ class ShapeMethods:
             )
         return self.reshape(*self.shape[:d], *sizes, *self.shape[d + 1 :])
 
+    @numpy_aliases
     def squeeze(self, dim: Any = None) -> Tensor:
         """Drop dims of size 1 (all, or the given ones; a given dim of another size stays)."""
         if dim is None:
@@ -84,6 +85,7 @@ class ShapeMethods:
             shape = tuple(n for i, n in enumerate(self.shape) if not (i in drop and n == 1))
         return self.reshape(shape)
 
+    @numpy_aliases
     def unsqueeze(self, dim: int) -> Tensor:
         d = _dim(dim, self.ndim + 1)
         return self.reshape(*self.shape[:d], 1, *self.shape[d:])
@@ -132,6 +134,7 @@ class ShapeMethods:
         index = np.repeat(np.arange(self.shape[d]), counts)
         return self.index_select(d, index)
 
+    @numpy_aliases
     def flip(self, *dims: Any, **kwargs: Any) -> Tensor:
         if "dims" in kwargs:
             dims = (kwargs.pop("dims"),)
@@ -146,6 +149,7 @@ class ShapeMethods:
     def flipud(self) -> Tensor:
         return self.flip(0)
 
+    @numpy_aliases
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         shift = (shifts,) if isinstance(shifts, int | np.integer) else tuple(shifts)
         if dims is None:
@@ -201,6 +205,7 @@ class ShapeMethods:
 
     moveaxis = movedim
 
+    @numpy_aliases
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
         d = _dim(dim, self.ndim)
         start = builtins.int(start) % self.shape[d] if start < 0 else builtins.int(start)
@@ -208,14 +213,17 @@ class ShapeMethods:
             raise IndexError(f"narrow: {start} + {length} exceeds dim {d}'s size {self.shape[d]}")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
+    @numpy_aliases
     def select(self, dim: int, index: int) -> Tensor:
         d = _dim(dim, self.ndim)
         return self[(slice(None),) * d + (index,)]
 
+    @numpy_aliases
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
         d = _dim(dim, self.ndim)
         return tuple(self.select(d, i) for i in range(self.shape[d]))
 
+    @numpy_aliases
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         d = _dim(dim, self.ndim)
         size = -(-self.shape[d] // chunks) if chunks > 0 else 0
@@ -223,6 +231,7 @@ class ShapeMethods:
             raise ValueError(f"chunk expects a positive number of chunks, got {chunks}")
         return self.split(builtins.max(size, 1), d)
 
+    @numpy_aliases
     def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
         d = _dim(dim, self.ndim)
         n = self.shape[d]
