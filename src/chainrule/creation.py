@@ -189,6 +189,13 @@ def logspace(
     return _finish(values.astype(_float_dtype(dtype)), requires_grad, device)
 
 
+def _draw(size: tuple[Any, ...], dtype: Any, generator: Any, draw: Callable[..., Array]) -> Array:
+    """Floating draws of ``size``: NumPy's generators draw float32 and float64 directly."""
+    dtype = _float_dtype(dtype)
+    draw_dtype = dtype if dtype in (dtypes.float32, dtypes.float64) else dtypes.float64
+    return draw(generator_of(generator), _size(size), draw_dtype).astype(dtype, copy=False)
+
+
 def rand(
     *size: Any,
     generator: Any = None,
@@ -198,10 +205,8 @@ def rand(
     **_: Any,
 ) -> Tensor:
     """Uniform on [0, 1)."""
-    dtype = _float_dtype(dtype)
-    draw_dtype = dtype if dtype in (dtypes.float32, dtypes.float64) else dtypes.float64
-    values = generator_of(generator).random(_size(size), dtype=draw_dtype)
-    return _finish(values.astype(dtype, copy=False), requires_grad, device)
+    values = _draw(size, dtype, generator, lambda g, shape, d: g.random(shape, dtype=d))
+    return _finish(values, requires_grad, device)
 
 
 def randn(
@@ -213,10 +218,8 @@ def randn(
     **_: Any,
 ) -> Tensor:
     """Standard normal."""
-    dtype = _float_dtype(dtype)
-    draw_dtype = dtype if dtype in (dtypes.float32, dtypes.float64) else dtypes.float64
-    values = generator_of(generator).standard_normal(_size(size), dtype=draw_dtype)
-    return _finish(values.astype(dtype, copy=False), requires_grad, device)
+    values = _draw(size, dtype, generator, lambda g, shape, d: g.standard_normal(shape, dtype=d))
+    return _finish(values, requires_grad, device)
 
 
 def randint(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import dtypes, ops
-from ..arguments import MaxMin, _axes, _dim, _pick, numpy_aliases
+from ..arguments import MaxMin, _axes, _dim, numpy_aliases
 from ..errors import ChainruleError, ShapeError
 from ..graph import (
     TensorBase,
@@ -61,45 +61,21 @@ class ReduceMethods:
     def count_nonzero(self, dim: Any = None) -> Tensor:
         return make_tensor(np.asarray(np.count_nonzero(self.array, axis=_axes(dim, self.ndim))))
 
-    def sum(
-        self,
-        dim: Any = None,
-        keepdim: builtins.bool = False,
-        *,
-        dtype: Any = None,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-    ) -> Tensor:
+    @numpy_aliases
+    def sum(self, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
         x = self._cast(dtypes.as_dtype(dtype) if dtype is not None else _sum_dtype(self.dtype))
-        return apply(
-            ops.Sum,
-            x,
-            axes=_axes(_pick(dim, axis), self.ndim),
-            keepdims=keepdim or builtins.bool(keepdims),
-        )
+        return apply(ops.Sum, x, axes=_axes(dim, self.ndim), keepdims=keepdim)
 
     @numpy_aliases
     def nansum(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return where(np.isnan(self.array), 0.0, self).sum(dim, keepdim)
 
-    def mean(
-        self,
-        dim: Any = None,
-        keepdim: builtins.bool = False,
-        *,
-        dtype: Any = None,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-    ) -> Tensor:
+    @numpy_aliases
+    def mean(self, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
         """The mean; integer and bool tensors give the default float type (PyTorch refuses
         them; ``(pred == y).mean()`` is the accuracy)."""
         x = self if dtype is None else self._cast(dtypes.as_dtype(dtype))
-        return apply(
-            ops.Mean,
-            x,
-            axes=_axes(_pick(dim, axis), self.ndim),
-            keepdims=keepdim or builtins.bool(keepdims),
-        )
+        return apply(ops.Mean, x, axes=_axes(dim, self.ndim), keepdims=keepdim)
 
     @numpy_aliases
     def nanmean(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
@@ -121,31 +97,15 @@ class ReduceMethods:
     def amin(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         return apply(ops.Amin, self, axes=_axes(dim, self.ndim), keepdims=keepdim)
 
-    def max(
-        self,
-        dim: Any = None,
-        keepdim: builtins.bool = False,
-        *,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-    ) -> Any:
+    @numpy_aliases
+    def max(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
         """``max()``: the largest element; ``max(dim)``: (values, indices) along dim, the
         gradient going to each row's first maximum; ``max(other)``: the elementwise maximum."""
-        return self._extreme(
-            _pick(dim, axis), keepdim or builtins.bool(keepdims), ops.Amax, np.argmax, ops.Maximum
-        )
+        return self._extreme(dim, keepdim, ops.Amax, np.argmax, ops.Maximum)
 
-    def min(
-        self,
-        dim: Any = None,
-        keepdim: builtins.bool = False,
-        *,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-    ) -> Any:
-        return self._extreme(
-            _pick(dim, axis), keepdim or builtins.bool(keepdims), ops.Amin, np.argmin, ops.Minimum
-        )
+    @numpy_aliases
+    def min(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        return self._extreme(dim, keepdim, ops.Amin, np.argmin, ops.Minimum)
 
     def _extreme(
         self,
@@ -170,15 +130,13 @@ class ReduceMethods:
             values, indices = values.squeeze(d), np.squeeze(indices, d)
         return MaxMin(values, make_tensor(indices.astype(np.int64)))
 
-    def argmax(
-        self, dim: Any = None, keepdim: builtins.bool = False, *, axis: Any = None
-    ) -> Tensor:
-        return self._arg(np.argmax, _pick(dim, axis), keepdim)
+    @numpy_aliases
+    def argmax(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return self._arg(np.argmax, dim, keepdim)
 
-    def argmin(
-        self, dim: Any = None, keepdim: builtins.bool = False, *, axis: Any = None
-    ) -> Tensor:
-        return self._arg(np.argmin, _pick(dim, axis), keepdim)
+    @numpy_aliases
+    def argmin(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return self._arg(np.argmin, dim, keepdim)
 
     def _arg(self, arg: Callable[..., Any], dim: Any, keepdim: builtins.bool) -> Tensor:
         if dim is None:
