@@ -645,13 +645,15 @@ def apply(op: type[ops.Function], *inputs: Any, **options: Any) -> Tensor:
                 constants.append(len(arrays))
             arrays.append(x)
             parents.append(None)
-    if general or dtype is None:
+    if not op.promotes:
+        general = False
+    elif general or dtype is None:
         dtype = _result_dtype(inputs)
     elif scalar > _CATEGORY.get(dtype.kind, 2):
         dtype = dtypes.default_for(scalar)
     if op.float_output and (dtype is None or dtype.kind not in "fc"):
         dtype = dtypes.get_default_dtype()
-    if general or constants or dtype != first.dtype:  # type: ignore[union-attr]
+    if op.promotes and (general or constants or dtype != first.dtype):  # type: ignore[union-attr]
         for i, a in enumerate(arrays):
             if a is None:
                 continue

@@ -49,6 +49,8 @@ class Function:
     differentiable: ClassVar[bool] = True
     # Integer and bool inputs compute in the default float type (exp, division, mean), as PyTorch.
     float_output: ClassVar[bool] = False
+    # Inputs are promoted to one dtype; an op that takes, say, floats and indices says False.
+    promotes: ClassVar[bool] = True
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> Array:
