@@ -191,7 +191,8 @@ class TensorBase:
         self._hooks: list[Callable[[Tensor], Any]] | None = None
         self._node: Node | None = None
         self._version: _Version | None = None
-        self._view: tuple[Tensor, tuple[Any, ...]] | None = None
+        # (base, the chain of view ops from it, whether grad mode was on), for views only.
+        self._view: tuple[Tensor, tuple[Any, ...], builtins.bool] | None = None
         self._view_version = 0
         self._requires_grad = False
         if requires_grad:
@@ -234,6 +235,7 @@ class TensorBase:
 
     @property
     def requires_grad(self) -> builtins.bool:
+        _sync(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -257,10 +259,12 @@ class TensorBase:
     @property
     def is_leaf(self) -> builtins.bool:
         """True for tensors the user made (and for everything that does not require grad)."""
+        _sync(self)
         return self._node is None
 
     @property
     def grad_fn(self) -> Node | None:
+        _sync(self)
         return self._node
 
     @property
@@ -358,16 +362,24 @@ class TensorBase:
                 "create_graph=True (gradients of gradients) is not supported: chainrule's "
                 "backward runs on arrays, not on tensors"
             )
+        _sync(self)
         seed = _seed(self, gradient)
         grads = _run_backward(self, seed, builtins.bool(retain_graph), inputs)
         _accumulate(grads)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (for inspection tables)."""
+        _sync(self)
         if not self._requires_grad:
             raise ChainruleError("retain_grad() on a tensor that does not require grad")
         if self._node is not None:
             self._node.retained = weakref.ref(self)
+            if self._view is not None:
+                base = self._view[0]
+                entry = _retained_views.get(id(base))
+                if entry is None or entry[0]() is not base:
+                    entry = _retained_views[id(base)] = (weakref.ref(base), weakref.WeakSet())
+                entry[1].add(self)
 
     @property
     def retains_grad(self) -> builtins.bool:
@@ -381,6 +393,7 @@ class TensorBase:
         """Call ``hook(grad)`` each time this tensor's gradient is computed (for a leaf: the total,
         before it is added to ``.grad``); a tensor it returns replaces the gradient. The hook
         must not change its argument (it is read-only). ``.remove()`` on the handle undoes it."""
+        _sync(self)
         if not self._requires_grad:
             raise TensorError("cannot register a hook on a tensor that does not require grad")
         if self._node is None:
@@ -396,6 +409,16 @@ class TensorBase:
 
 
 _tensor_class: type[TensorBase] = TensorBase
+# Views that retain their gradient, by id of the tensor whose memory they view (see _rebase);
+# keyed by id because tensors compare elementwise. The weak reference tells a reused id apart.
+_retained_views: dict[int, tuple[weakref.ref[Any], weakref.WeakSet[Any]]] = {}
+
+
+def _views_retaining(base: Any) -> list[Any]:
+    entry = _retained_views.get(id(base))
+    if entry is None or entry[0]() is not base:
+        return []
+    return list(entry[1])
 
 
 def register_tensor_class(cls: type[TensorBase]) -> None:
@@ -490,7 +513,15 @@ def _write_error(name: str, t: Tensor, error: Exception) -> ChainruleError:
     return ChainruleError(f"{name}: {text} (in-place target of dtype {t.dtype})")
 
 
+def _sync(t: Tensor) -> None:
+    """Bring a view's history up to date when its memory changed through its base or another
+    view since its history was made (PyTorch regenerates a view's grad_fn the same way)."""
+    if t._view is not None and grad_mode.enabled and t._view_version != t._version.n:  # type: ignore[union-attr]
+        _refresh_view(t)
+
+
 def _check_inplace(t: Tensor, name: str) -> None:
+    _sync(t)
     if t._requires_grad and t._node is None:
         raise TensorError(
             f"{name}: a leaf tensor that requires grad is being used in an in-place operation; "
@@ -504,7 +535,7 @@ def _check_inplace(t: Tensor, name: str) -> None:
                 f"{name}: a view of a leaf tensor that requires grad is being used in an in-place "
                 "operation; do it under `with chainrule.no_grad():`, or clone() first"
             )
-        if base._requires_grad and not t._requires_grad:
+        if not t._view[2] and base._requires_grad and not t._requires_grad:
             raise TensorError(
                 f"{name}: this view was made under no_grad() from a tensor that requires grad, "
                 "and is changed in place with grad mode on: its base's gradient would be wrong; "
@@ -539,12 +570,21 @@ def _rebase(t: Tensor, node: Node) -> None:
     if t._view is None:
         _take_history(t, node)
         return
-    base, chain = t._view
+    base, chain, _ = t._view
     value = make_tensor(t.array, True)
     value._node = node
     _take_history(base, apply(ops.ViewScatter, base, value, chain=chain)._node)
-    view = base
-    for op, options in chain:
+    # Views of the same memory that retain their gradient take the new history now (their
+    # .grad is for their current value); t's own history is built on the one t views, if any.
+    view, rest = base, chain
+    for watched in _views_retaining(base):
+        if watched is t:
+            continue
+        _refresh_view(watched)
+        prefix = watched._view[1]  # type: ignore[index]
+        if len(prefix) <= len(rest) and all(a is b for a, b in zip(prefix, chain, strict=False)):
+            view, rest = watched, chain[len(prefix) :]
+    for op, options in rest:
         view = apply(op, view, **options)
     _take_history(t, view._node)
     t._view_version = _version_of(t).n
@@ -560,7 +600,7 @@ def _take_history(t: Tensor, node: Node | None) -> None:
 
 def _refresh_view(t: Tensor) -> None:
     """A view whose base changed in place since its history was made: replay it on the base."""
-    base, chain = t._view  # type: ignore[misc]
+    base, chain, _ = t._view  # type: ignore[misc]
     if base._requires_grad or t._requires_grad:
         view = base
         for op, options in chain:
@@ -685,9 +725,9 @@ def _link_view(out: Tensor, first: Tensor, first_array: Any, op: Any, options: A
         return
     out._version = _version_of(first)
     if first._view is None:
-        out._view = (first, ((op, options),))
+        out._view = (first, ((op, options),), grad_mode.enabled)
     else:
-        out._view = (first._view[0], (*first._view[1], (op, options)))
+        out._view = (first._view[0], (*first._view[1], (op, options)), grad_mode.enabled)
     out._view_version = out._version.n
 
 
@@ -712,7 +752,7 @@ def _saved_versions(
         else:
             if s is out_array:
                 owner = out
-            elif s.base is not None:
+            elif s.base is not None or _any_view(arrays, out_array):
                 owner = _view_owner(s, inputs, arrays, out)
         if owner is not None:
             v = owner._version
@@ -726,7 +766,15 @@ def _saved_versions(
     return tuple(pairs)
 
 
+def _any_view(arrays: list[Any], out_array: Array) -> builtins.bool:
+    """Whether the output or an input is a view: then a saved array may own its memory."""
+    if out_array.base is not None:
+        return True
+    return builtins.any(type(a) is np.ndarray and a.base is not None for a in arrays)
+
+
 def _view_owner(s: Array, inputs: tuple[Any, ...], arrays: list[Any], out: Tensor) -> Tensor | None:
+    """The input or output whose memory s shares (a view of it, or the memory it views)."""
     root = _root(s)
     for x, a in zip(inputs, arrays, strict=True):
         if isinstance(x, TensorBase) and a is x.array and _root(a) is root:
@@ -829,7 +877,7 @@ def _run_backward(
         if entry is None:
             leaves[id(t)] = [t, grad, owned]
         else:
-            entry[1], entry[2] = entry[1] + grad, True
+            entry[1], entry[2] = np.asarray(entry[1] + grad), True
 
     start = root._node
     if start is None:  # backward() on a leaf: d(root)/d(root) = 1
@@ -870,6 +918,8 @@ def _run_backward(
         for parent, grad in zip(parents, grads, strict=True):
             if parent is None or grad is None:
                 continue
+            if type(grad) is not np.ndarray:
+                grad = np.asarray(grad)  # NumPy's arithmetic on 0-d arrays returns scalars
             shape, dtype = parent.shape, parent.dtype
             owned = False
             if grad.shape != shape:
@@ -890,14 +940,14 @@ def _run_backward(
             key = id(parent)
             if type(parent) is Node:
                 previous = pending.get(key)
-                pending[key] = grad if previous is None else previous + grad
+                pending[key] = grad if previous is None else np.asarray(previous + grad)
             elif wanted is None or key in wanted:
                 entry = leaves.get(key)
                 if entry is None:
                     owned = owned or _exclusive(grad, grad_out, grads, ctx.saved)
                     leaves[key] = [parent, grad, owned]
                 else:
-                    entry[1], entry[2] = entry[1] + grad, True
+                    entry[1], entry[2] = np.asarray(entry[1] + grad), True
         if not retain_graph:
             node.ctx, node.parents = None, None  # type: ignore[assignment]  # free saved arrays
     for entry in leaves.values():
@@ -948,7 +998,7 @@ def _accumulate(grads: LeafGrads) -> None:
             existing.array += g
             _bump(existing)
         else:
-            t._grad = make_tensor(existing.array + g)
+            t._grad = make_tensor(np.asarray(existing.array + g))
 
 
 def _unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
@@ -958,10 +1008,12 @@ def _unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))
+    elif extra < 0:  # the input had leading size-1 dims that the op dropped (x[i] = v)
+        grad = grad.reshape((1,) * -extra + grad.shape)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
-    return grad
+    return np.asarray(grad)
 
 
 def grad(

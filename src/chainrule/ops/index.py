@@ -32,10 +32,22 @@ def select(a: Array, steps: Steps) -> Array:
     return a
 
 
+def fit(values: Any, selected: Any) -> Any:
+    """values without the leading size-1 dims that the selected slot does not have: PyTorch
+    broadcasts ``x[mask] = v`` with v of shape (1, k); NumPy refuses it for masks."""
+    values = np.asarray(values)
+    ndim = np.ndim(selected)
+    while values.ndim > ndim and values.shape[0] == 1:
+        values = values[0]
+    return values
+
+
 def _scatter(target: Array, steps: Steps, values: Array, accumulate: bool) -> None:
     """target[steps] = values (or += values, repeated indices adding up), in place."""
     inner = select(target, steps[:-1])  # basic steps: a view of target
     last = steps[-1]
+    if np.ndim(values) > 1 and np.shape(values)[0] == 1:
+        values = fit(values, inner[last])
     if accumulate and not is_basic(last):
         np.add.at(inner, last, values)
     elif accumulate:
@@ -54,7 +66,12 @@ class Index(Function):
     @staticmethod
     def forward(ctx: Context, a: Array, *, steps: Steps, unique: bool = False) -> Array:
         ctx.shape, ctx.dtype, ctx.steps, ctx.unique = a.shape, a.dtype, steps, unique
-        return np.asarray(select(a, steps))
+        out = np.asarray(select(a, steps))
+        if not is_basic(steps[-1]) and not out.flags.c_contiguous:
+            # NumPy lays some advanced-index results out transposed; PyTorch's are contiguous
+            # (so that view() works on them).
+            out = np.ascontiguousarray(out)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:

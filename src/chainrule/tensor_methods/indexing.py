@@ -51,8 +51,11 @@ class IndexMethods:
             _check_inplace(self, "setitem")
         if not (grad_mode.enabled and (self._requires_grad or _requires(value))):
             target = ops.index.select(self.array, steps[:-1])
+            value = _arr(value)
+            if np.ndim(value) > 1 and np.shape(value)[0] == 1:
+                value = ops.index.fit(value, target[steps[-1]])
             try:
-                target[steps[-1]] = _arr(value)
+                target[steps[-1]] = value
             except ValueError as error:
                 raise _write_error("setitem", self, error) from None
             _bump(self)
@@ -87,6 +90,10 @@ class IndexMethods:
     def index_select(self, dim: int, index: Any) -> Tensor:
         d = _dim(dim, self.ndim)
         idx = np.asarray(_arr(index)).reshape(-1)
+        if self.ndim == 0:
+            if idx.size != 1 or idx[0] not in (0, -1):
+                raise IndexError(f"index_select on a 0-d tensor takes index [0], got {idx}")
+            return self.clone()
         return self[(slice(None),) * d + (idx,)]
 
     def masked_select(self, mask: Any) -> Tensor:

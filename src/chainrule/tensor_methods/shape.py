@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..arguments import _dim, _is_dtype, _shape_args, numpy_aliases
-from ..errors import ChainruleError, ShapeError
+from ..errors import ChainruleError, ShapeError, TensorError
 from ..graph import (
     _arr,
     apply,
@@ -44,12 +44,20 @@ class ShapeMethods:
         return apply(ops.Reshape, self, shape=target)
 
     def view(self, *shape: Any) -> Tensor:
+        """The same memory seen with another shape; refused where that needs a copy (use
+        reshape), as PyTorch refuses it."""
         if len(shape) == 1 and _is_dtype(shape[0]):
             raise ChainruleError("view(dtype) is not supported; use to(dtype)")
-        return self.reshape(*shape)
+        out = self.reshape(*shape)
+        if out.array.size and not np.may_share_memory(out.array, self.array):
+            raise TensorError(
+                f"view size {out.shape} is not compatible with the input tensor's size and "
+                f"strides (shape {self.shape}, not contiguous): use reshape(), which copies"
+            )
+        return out
 
     def view_as(self, other: Tensor) -> Tensor:
-        return self.reshape(other.shape)
+        return self.view(other.shape)
 
     def reshape_as(self, other: Tensor) -> Tensor:
         return self.reshape(other.shape)
@@ -141,6 +149,10 @@ class ShapeMethods:
         if kwargs:
             raise TypeError(f"flip() got unexpected arguments {sorted(kwargs)}")
         axes = _shape_args(dims) if dims else ()
+        if self.ndim == 0:
+            for d in axes:
+                _dim(d, 0)
+            return self.clone()
         return apply(ops.Flip, self, axes=tuple(sorted({_dim(d, self.ndim) for d in axes})))
 
     def fliplr(self) -> Tensor:
@@ -197,6 +209,9 @@ class ShapeMethods:
         if len(src) != len(dst):
             raise ValueError(f"movedim: {len(src)} source dims but {len(dst)} destinations")
         src = tuple(_dim(d, self.ndim) for d in src)
+        if self.ndim == 0:
+            _ = tuple(_dim(d, 0) for d in dst)
+            return self.reshape(())
         dst = tuple(_dim(d, self.ndim) for d in dst)
         order = [d for d in range(self.ndim) if d not in src]
         for d, s in sorted(zip(dst, src, strict=True)):
