@@ -151,3 +151,29 @@ def test_unary_in_place_twins() -> None:
     z = cr.tensor([0.25, 4.0])
     z.sqrt_().neg_()
     assert z.tolist() == [-0.5, -2.0]
+
+
+def test_random_fills_in_place() -> None:
+    cr.manual_seed(1)
+    x = cr.zeros(1000)
+    memory = x.numpy()
+    x.normal_(2.0, 0.5)
+    assert x.numpy() is memory and abs(x.mean().item() - 2.0) < 0.1
+    x.uniform_(-1, 1)
+    assert -1 <= x.min().item() and x.max().item() < 1
+    x.bernoulli_(0.25)
+    assert set(np.unique(x.numpy())) <= {0.0, 1.0}
+    w = cr.zeros(3, requires_grad=True)
+    with pytest.raises(ChainruleError, match="leaf tensor that requires grad"):
+        w.normal_()
+    with cr.no_grad():
+        w.uniform_()  # an initialiser, as nn.init does
+    assert w.requires_grad and w.is_leaf
+
+
+def test_legacy_add_with_alpha_first() -> None:
+    p = cr.ones(2)
+    p.add_(-0.5, cr.tensor([2.0, 4.0]))  # PyTorch's old p.data.add_(-lr, grad)
+    assert p.tolist() == [0.0, -1.0]
+    p.sub_(cr.tensor([1.0, 1.0]), alpha=2)
+    assert p.tolist() == [-2.0, -3.0]

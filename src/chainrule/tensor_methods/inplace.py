@@ -23,9 +23,21 @@ from ..graph import (
     _write_error,
     apply,
 )
+from ..random import generator_of
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
+
+
+def _twin(name: str) -> Callable[[Tensor], Tensor]:
+    """The in-place twin of the unary method ``name``."""
+
+    def method(self: Tensor) -> Tensor:
+        return self._inplace(lambda t: getattr(t, name)(), name + "_")
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place {name}: the result is written into this tensor."
+    return method
 
 
 class InplaceMethods:
@@ -64,12 +76,14 @@ class InplaceMethods:
     def __ixor__(self, other: Any) -> Tensor:
         return self._inplace(lambda t: t ^ other, "^=")
 
-    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+    def add_(self, other: Any, *args: Any, alpha: Any = 1) -> Tensor:
+        other, alpha = _legacy_alpha(other, args, alpha)
         return self._inplace_ufunc(
             np.add, ops.Add, other if alpha == 1 else _scaled(other, alpha), "add_"
         )
 
-    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+    def sub_(self, other: Any, *args: Any, alpha: Any = 1) -> Tensor:
+        other, alpha = _legacy_alpha(other, args, alpha)
         return self._inplace_ufunc(
             np.subtract, ops.Sub, other if alpha == 1 else _scaled(other, alpha), "sub_"
         )
@@ -161,54 +175,26 @@ class InplaceMethods:
     def scatter_add_(self, dim: int, index: Any, src: Any) -> Tensor:
         return self._inplace(lambda t: t.scatter_add(dim, index, src), "scatter_add_")
 
-    def _unary_(name: str) -> Callable[[Tensor], Tensor]:  # type: ignore[misc]  # noqa: N805
-        def method(self: Tensor) -> Tensor:
-            return self._inplace(lambda t: getattr(t, name)(), name + "_")
-
-        method.__name__ = name + "_"
-        method.__doc__ = f"In-place {name}."
-        return method
-
     # Each in-place twin of a unary function, as in PyTorch (x.relu_() is x.relu() written back).
-
-    abs_ = _unary_("abs")
-
-    neg_ = _unary_("neg")
-
-    exp_ = _unary_("exp")
-
-    log_ = _unary_("log")
-
-    sqrt_ = _unary_("sqrt")
-
-    rsqrt_ = _unary_("rsqrt")
-
-    reciprocal_ = _unary_("reciprocal")
-
-    square_ = _unary_("square")
-
-    sign_ = _unary_("sign")
-
-    sin_ = _unary_("sin")
-
-    cos_ = _unary_("cos")
-
-    tanh_ = _unary_("tanh")
-
-    sigmoid_ = _unary_("sigmoid")
-
-    relu_ = _unary_("relu")
-
-    floor_ = _unary_("floor")
-
-    ceil_ = _unary_("ceil")
-
-    round_ = _unary_("round")
-
-    trunc_ = _unary_("trunc")
-
-    erf_ = _unary_("erf")
-    del _unary_
+    abs_ = _twin("abs")
+    neg_ = _twin("neg")
+    exp_ = _twin("exp")
+    log_ = _twin("log")
+    sqrt_ = _twin("sqrt")
+    rsqrt_ = _twin("rsqrt")
+    reciprocal_ = _twin("reciprocal")
+    square_ = _twin("square")
+    sign_ = _twin("sign")
+    sin_ = _twin("sin")
+    cos_ = _twin("cos")
+    tanh_ = _twin("tanh")
+    sigmoid_ = _twin("sigmoid")
+    relu_ = _twin("relu")
+    floor_ = _twin("floor")
+    ceil_ = _twin("ceil")
+    round_ = _twin("round")
+    trunc_ = _twin("trunc")
+    erf_ = _twin("erf")
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
         return self._fill_random(lambda g: g.uniform(a, b, self.shape), "uniform_", generator)
@@ -232,8 +218,15 @@ class InplaceMethods:
     def _fill_random(
         self, draw: Callable[[np.random.Generator], np.ndarray], name: str, generator: Any
     ) -> Tensor:
-        from .random import generator_of
-
         if grad_mode.enabled:
             _check_inplace(self, name)
         return self.copy_(draw(generator_of(generator)))
+
+
+def _legacy_alpha(other: Any, args: tuple[Any, ...], alpha: Any) -> tuple[Any, Any]:
+    """PyTorch's old spelling ``p.add_(-lr, grad)`` (alpha first) beside ``add_(grad, alpha=)``."""
+    if not args:
+        return other, alpha
+    if len(args) == 1 and not isinstance(other, TensorBase) and isinstance(args[0], TensorBase):
+        return args[0], other
+    raise TypeError("add_/sub_ take (other, *, alpha=1) or the old (alpha, other)")
