@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from . import dtypes, ops
 from .arguments import MaxMin, _dim, _is_dtype, _pick, _shape_args
+from .device import CPU, check_device
 from .errors import ChainruleError, ShapeError, TensorError
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import (
@@ -62,8 +63,6 @@ class Tensor(TensorBase, MathMethods, ReduceMethods, ShapeMethods, IndexMethods,
 
     @property
     def device(self) -> Any:
-        from .device import CPU
-
         return CPU
 
     @property
@@ -147,8 +146,6 @@ class Tensor(TensorBase, MathMethods, ReduceMethods, ShapeMethods, IndexMethods,
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(other)``, ``to(device, dtype)``: only the dtype
         matters (chainrule computes on the CPU)."""
-        from .device import check_device
-
         dtype = kwargs.pop("dtype", None)
         if "device" in kwargs:
             check_device(kwargs.pop("device"))
@@ -201,8 +198,6 @@ class Tensor(TensorBase, MathMethods, ReduceMethods, ShapeMethods, IndexMethods,
         return self
 
     def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
-        from .device import check_device
-
         check_device("cuda")
         return self
 
@@ -353,8 +348,6 @@ def tensor(
     default float type) unless ``dtype`` is given; ints int64; bools bool. (PyTorch takes
     requires_grad and dtype by keyword only; chainrule also accepts them by position.)"""
     if device is not None:
-        from .device import check_device
-
         check_device(device)
     out = make_tensor(np.array(_as_array(data, dtype), copy=True))
     if requires_grad:

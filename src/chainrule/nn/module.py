@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..device import check_device
 from ..errors import ShapeError, StateDictError
-from ..tensor import Tensor
+from ..tensor import Tensor, _is_dtype
 
 Hook = Callable[["Module", tuple[Any, ...], Any], None]
 _hook_ids = itertools.count()
@@ -160,8 +161,6 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``: cast every parameter and floating
         buffer in place (float64 for gradient checks); the device must be the CPU."""
-        from ..device import check_device
-        from ..tensor import _is_dtype
 
         dtype = kwargs.pop("dtype", None)
         check_device(kwargs.pop("device", None))
@@ -181,8 +180,6 @@ class Module:
         return self
 
     def cuda(self, device: Any = None) -> Module:
-        from ..device import check_device
-
         check_device("cuda")
         return self
 
