@@ -374,12 +374,6 @@ class TensorBase:
             raise ChainruleError("retain_grad() on a tensor that does not require grad")
         if self._node is not None:
             self._node.retained = weakref.ref(self)
-            if self._view is not None:
-                base = self._view[0]
-                entry = _retained_views.get(id(base))
-                if entry is None or entry[0]() is not base:
-                    entry = _retained_views[id(base)] = (weakref.ref(base), weakref.WeakSet())
-                entry[1].add(self)
 
     @property
     def retains_grad(self) -> builtins.bool:
@@ -409,16 +403,6 @@ class TensorBase:
 
 
 _tensor_class: type[TensorBase] = TensorBase
-# Views that retain their gradient, by id of the tensor whose memory they view (see _rebase);
-# keyed by id because tensors compare elementwise. The weak reference tells a reused id apart.
-_retained_views: dict[int, tuple[weakref.ref[Any], weakref.WeakSet[Any]]] = {}
-
-
-def _views_retaining(base: Any) -> list[Any]:
-    entry = _retained_views.get(id(base))
-    if entry is None or entry[0]() is not base:
-        return []
-    return list(entry[1])
 
 
 def register_tensor_class(cls: type[TensorBase]) -> None:
@@ -574,17 +558,9 @@ def _rebase(t: Tensor, node: Node) -> None:
     value = make_tensor(t.array, True)
     value._node = node
     _take_history(base, apply(ops.ViewScatter, base, value, chain=chain)._node)
-    # Views of the same memory that retain their gradient take the new history now (their
-    # .grad is for their current value); t's own history is built on the one t views, if any.
-    view, rest = base, chain
-    for watched in _views_retaining(base):
-        if watched is t:
-            continue
-        _refresh_view(watched)
-        prefix = watched._view[1]  # type: ignore[index]
-        if len(prefix) <= len(rest) and all(a is b for a, b in zip(prefix, chain, strict=False)):
-            view, rest = watched, chain[len(prefix) :]
-    for op, options in rest:
+    # Other views of this memory are now stale; each takes the new history when next used.
+    view = base
+    for op, options in chain:
         view = apply(op, view, **options)
     _take_history(t, view._node)
     t._view_version = _version_of(t).n
@@ -895,7 +871,11 @@ def _run_backward(
             grad_out = _run_hooks(node.hooks, grad_out)[0]
         if node.retained is not None:
             kept = node.retained()
-            if kept is not None:
+            # A view whose memory changed through another view since this history was made
+            # (and that was not used again) retains nothing from it, as in PyTorch.
+            if kept is not None and not (
+                kept._view is not None and kept._view_version != kept._version.n  # type: ignore[union-attr]
+            ):
                 deliver(kept, grad_out, False)
         if captured:
             target = captured.get(id(node))
