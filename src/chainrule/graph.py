@@ -456,7 +456,12 @@ def _dtype_of(x: Any) -> np.dtype[Any]:
 
 
 def _requires(x: Any) -> builtins.bool:
-    return isinstance(x, TensorBase) and x._requires_grad
+    """Whether x is a tensor that requires grad, with a stale view's history brought up to date
+    first (its base may have gained a history since)."""
+    if not isinstance(x, TensorBase):
+        return False
+    _sync(x)
+    return x._requires_grad
 
 
 def _lift(x: Any, like: Tensor) -> Tensor:

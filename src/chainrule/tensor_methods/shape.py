@@ -68,6 +68,8 @@ class ShapeMethods:
         start, end = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        if start == end:
+            return self  # nothing to flatten: PyTorch returns the tensor itself
         return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
 
     def ravel(self) -> Tensor:
