@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from . import dtypes
+from .errors import ShapeError
 
 
 def _dim(dim: Any, ndim: int) -> int:
@@ -33,7 +34,7 @@ def _axes(dim: Any, ndim: int) -> tuple[int, ...] | None:
     dims = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
     normalised = tuple(_dim(d, ndim) for d in dims)
     if len(set(normalised)) != len(normalised):
-        raise ValueError(f"dim {dims} names a dimension more than once")
+        raise ShapeError(f"dims {dims} name a dimension more than once")
     if ndim == 0 or not normalised:
         return None
     return tuple(sorted(normalised))

@@ -5,8 +5,13 @@ class ChainruleError(Exception):
     """Base of every error caused by input, arguments or files (not by a bug in chainrule)."""
 
 
-class DataError(ChainruleError, ValueError):
-    """Bad, missing or corrupt data, or a bad data argument."""
+class DataError(ChainruleError, ValueError, RuntimeError):
+    """Bad, missing or corrupt data, or a bad data argument (also a RuntimeError, as PyTorch's
+    errors for bad values in tensors are)."""
+
+
+class LabelError(DataError, IndexError):
+    """A class label outside 0..C-1 (an IndexError too, as PyTorch's "Target is out of bounds")."""
 
 
 class ShapeError(ChainruleError, ValueError, RuntimeError):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import ops
-from .errors import ConfigError, DataError, ShapeError
+from .errors import ConfigError, DataError, LabelError, ShapeError
 from .random import default_generator
 from .tensor import Tensor, apply, tensor
 
@@ -130,7 +130,7 @@ def _check_class_targets(logits: Tensor, target: np.ndarray) -> None:
         raise DataError(f"cross_entropy: class labels must be integers, got dtype {target.dtype}")
     if target.size and (target.min() < 0 or target.max() >= classes):
         row = int(np.flatnonzero((target < 0) | (target >= classes))[0])
-        raise DataError(
+        raise LabelError(
             f"cross_entropy: label {int(target[row])} at row {row} is out of range "
             f"for {classes} classes (expected 0..{classes - 1})"
         )
@@ -181,7 +181,7 @@ def nll_loss(
     bad = keep & ((labels < 0) | (labels >= classes))
     if bad.any():
         where = tuple(int(i[0]) for i in np.nonzero(bad))
-        raise DataError(
+        raise LabelError(
             f"nll_loss: label {int(labels[where])} at {where} is out of range for {classes} "
             f"classes (expected 0..{classes - 1})"
         )
@@ -311,7 +311,7 @@ def _pool(
         raise ShapeError(f"{layer} expects input (N, C, H, W), got {x.shape}")
     if 2 * padding_[0] > kernel[0] or 2 * padding_[1] > kernel[1]:
         # A wider frame would give windows of padding only (PyTorch refuses them too).
-        raise ValueError(
+        raise ShapeError(
             f"{layer}: padding {_padding_text(padding_)} must be at most half the kernel"
         )
     _check_window(layer, x, kernel, stride_, padding_)
@@ -337,8 +337,8 @@ def avg_pool2d(
 
 def batch_norm(
     x: Tensor,
-    running_mean: np.ndarray,
-    running_var: np.ndarray,
+    running_mean: Any,
+    running_var: Any,
     weight: Tensor | None = None,
     bias: Tensor | None = None,
     training: bool = False,
@@ -349,10 +349,17 @@ def batch_norm(
 
     Training: by this batch's mean and biased variance over every axis but C, and update the
     running statistics in place: r ← (1 - momentum)·r + momentum·s, with the unbiased variance
-    for running_var (as PyTorch). Evaluation: by running_mean and running_var.
+    for running_var (as PyTorch). Evaluation: by running_mean and running_var. The running
+    statistics may be arrays or tensors, or None in training (batch statistics only).
     """
     x = _as_tensor(x)
-    features = len(running_mean)
+    if isinstance(running_mean, Tensor):
+        running_mean = running_mean.array
+    if isinstance(running_var, Tensor):
+        running_var = running_var.array
+    if running_mean is None and not training:
+        raise ShapeError("batch_norm in evaluation needs running_mean and running_var")
+    features = x.shape[1] if running_mean is None and x.ndim >= 2 else len(running_mean)
     if x.ndim < 2 or x.shape[1] != features:
         raise ShapeError(
             f"batch_norm over {features} features expects input (N, {features}, ...), got {x.shape}"
@@ -374,11 +381,14 @@ def batch_norm(
         len(x), features, -1
     )
     var = np.einsum("ncl,ncl->c", centred, centred) / np.asarray(count, dtype=mean.dtype)  # (C,)
-    with_momentum = np.asarray(momentum, dtype=running_mean.dtype)
-    running_mean *= 1 - with_momentum
-    running_mean += with_momentum * mean
-    running_var *= 1 - with_momentum
-    running_var += with_momentum * var * np.asarray(count / (count - 1), dtype=var.dtype)
+    if running_mean is not None:
+        with_momentum = np.asarray(momentum, dtype=running_mean.dtype)
+        running_mean *= 1 - with_momentum
+        running_mean += with_momentum * mean
+    if running_var is not None:
+        with_momentum = np.asarray(momentum, dtype=running_var.dtype)
+        running_var *= 1 - with_momentum
+        running_var += with_momentum * var * np.asarray(count / (count - 1), dtype=var.dtype)
     return apply(ops.BatchNorm, x, weight, bias, mean=mean, var=var, eps=eps)
 
 
@@ -394,29 +404,29 @@ def pad(x: Tensor, pad: Any, mode: str = "constant", value: float | None = None)
     x = _as_tensor(x)
     widths = [int(w) for w in pad]
     if len(widths) % 2 or len(widths) // 2 > x.ndim:
-        raise ValueError(
+        raise ShapeError(
             f"pad needs pairs of widths for at most {x.ndim} dims, got {len(widths)} values"
         )
-    pairs = [(widths[2 * i], widths[2 * i + 1]) for i in range(len(widths) // 2)]
-    dims = [x.ndim - 1 - i for i in range(len(pairs))]  # the last dim first
-    if mode == "constant":
-        crop = tuple(
-            slice(max(-lo, 0), n - max(-hi, 0)) if d in dims else slice(None)
-            for d, n in enumerate(x.shape)
-            for lo, hi in [pairs[dims.index(d)] if d in dims else (0, 0)]
-        )
-        if any(s != slice(None) for s in crop):
-            x = x[crop]
-        full = [(0, 0)] * x.ndim
-        for d, (lo, hi) in zip(dims, pairs, strict=True):
-            full[d] = (max(lo, 0), max(hi, 0))
-        if not any(lo or hi for lo, hi in full):
-            return x
-        return apply(ops.Pad, x, widths=tuple(full), value=0.0 if value is None else value)
-    if mode not in ("reflect", "replicate", "circular"):
+    if mode not in ("constant", "reflect", "replicate", "circular"):
         raise ValueError(
             f"pad mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
         )
+    pairs = [(widths[2 * i], widths[2 * i + 1]) for i in range(len(widths) // 2)]
+    dims = [x.ndim - 1 - i for i in range(len(pairs))]  # the last dim first
+    # Negative widths crop first, in every mode; the rest pads what is left.
+    crop = [slice(None)] * x.ndim
+    for d, (lo, hi) in zip(dims, pairs, strict=True):
+        crop[d] = slice(max(-lo, 0), x.shape[d] - max(-hi, 0))
+    if any(s != slice(None) for s in crop):
+        x = x[tuple(crop)]
+    pairs = [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
+    if mode == "constant":
+        full = [(0, 0)] * x.ndim
+        for d, (lo, hi) in zip(dims, pairs, strict=True):
+            full[d] = (lo, hi)
+        if not any(lo or hi for lo, hi in full):
+            return x
+        return apply(ops.Pad, x, widths=tuple(full), value=0.0 if value is None else value)
     for d, (lo, hi) in zip(dims, pairs, strict=True):
         n = x.shape[d]
         positions = np.arange(-lo, n + hi)
@@ -424,11 +434,11 @@ def pad(x: Tensor, pad: Any, mode: str = "constant", value: float | None = None)
             index = np.clip(positions, 0, n - 1)
         elif mode == "circular":
             if lo > n or hi > n:
-                raise ValueError(f"circular padding of {lo, hi} is larger than dim {d}'s size {n}")
+                raise ShapeError(f"circular padding of {lo, hi} is larger than dim {d}'s size {n}")
             index = positions % n
         else:
             if lo >= n or hi >= n:
-                raise ValueError(
+                raise ShapeError(
                     f"reflect padding of {lo, hi} must be smaller than dim {d}'s size {n}"
                 )
             period = 2 * (n - 1) if n > 1 else 1

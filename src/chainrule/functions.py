@@ -7,6 +7,7 @@ The functions of several tensors (cat, stack, where, einsum) are here in full.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -238,6 +239,10 @@ unsqueeze = _method("unsqueeze")
 var = _method("var")
 vsplit = _method("vsplit")
 xlogy = _method("xlogy")
+copysign = _method("copysign")
+logcumsumexp = _method("logcumsumexp")
+mode = _method("mode")
+scatter_reduce = _method("scatter_reduce")
 
 
 def var_mean(
@@ -294,9 +299,29 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
 def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation, as ``torch.einsum``: ``einsum("bij,bjk->bik", a, b)``; operands may
     also come as one list."""
-    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+    if not isinstance(equation, str):  # the sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+        equation, operands = _sublists(equation, *operands)
+    elif len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
-    return apply(ops.Einsum, *operands, equation=equation)
+    try:
+        return apply(ops.Einsum, *operands, equation=equation)
+    except ValueError as error:  # a malformed equation or sizes that disagree
+        raise ShapeError(str(error)) from None
+
+
+def _sublists(*args: Any) -> tuple[str, tuple[Any, ...]]:
+    """einsum's sublist form as an equation: operands each followed by a list of dim numbers
+    (Ellipsis for ...), then the output's list."""
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def spell(sub: Any) -> str:
+        return "".join("..." if s is Ellipsis else letters[s] for s in sub)
+
+    items = list(args)
+    output = items.pop() if len(items) % 2 else None
+    operands = tuple(items[0::2])
+    inputs = ",".join(spell(sub) for sub in items[1::2])
+    return (inputs if output is None else f"{inputs}->{spell(output)}"), operands
 
 
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
@@ -328,8 +353,8 @@ def dist(input: Tensor, other: Tensor, p: float = 2.0) -> Tensor:
 
 
 def block_diag(*tensors: Tensor) -> Tensor:
-    rows = sum(t.shape[0] if t.ndim == 2 else 1 for t in tensors)
-    cols = sum(t.shape[-1] if t.ndim else 1 for t in tensors)
+    rows = builtins.sum(t.shape[0] if t.ndim == 2 else 1 for t in tensors)
+    cols = builtins.sum(t.shape[-1] if t.ndim else 1 for t in tensors)
     dtype = np.result_type(*(t.dtype for t in tensors))
     out = Tensor._make(np.zeros((rows, cols), dtype=dtype))
     r = c = 0

@@ -684,7 +684,13 @@ def apply(op: type[ops.Function], *inputs: Any, **options: Any) -> Tensor:
             else:
                 arrays[i] = np.asarray(_arr_deep(a), dtype=dtype)
     ctx = ops.Context(tuple([p is not None for p in parents]) if record else (False,) * len(arrays))
-    data = op.forward(ctx, *arrays, **options)
+    try:
+        data = op.forward(ctx, *arrays, **options)
+    except ValueError as error:
+        if "broadcast" not in str(error):
+            raise
+        shapes = " and ".join(str(np.shape(a)) for a in arrays if a is not None)
+        raise ShapeError(f"{op.__name__}: shapes {shapes} cannot be broadcast together") from None
     if type(data) is not np.ndarray:
         data = np.asarray(data)
     for hook in _anomaly_hooks:

@@ -359,12 +359,14 @@ def concatenate(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None
     """Join tensors along an existing dim (``torch.cat``)."""
     items = list(tensors)
     if not items:
-        raise ValueError("cat expects a non-empty sequence of tensors")
+        raise ShapeError("cat expects a non-empty sequence of tensors")
     if builtins.any(np.ndim(_arr(t)) > 1 for t in items):
         # PyTorch skips empty 1-d tensors (the legacy ``torch.tensor([])``) beside larger ones.
         items = [t for t in items if np.shape(_arr(t)) != (0,)]
     first = items[0]
     ndim = np.ndim(_arr(first))
+    if ndim == 0:
+        raise ShapeError("cat: 0-d tensors cannot be joined along a dim (stack them instead)")
     d = _dim(_pick(dim, axis), ndim)
     for i, t in enumerate(items):
         shape = np.shape(_arr(t))
@@ -385,7 +387,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join same-shape tensors along a new dim."""
     items = [t if isinstance(t, TensorBase) else tensor(t) for t in tensors]
     if not items:
-        raise ValueError("stack expects a non-empty sequence of tensors")
+        raise ShapeError("stack expects a non-empty sequence of tensors")
     shapes = {t.shape for t in items}
     if len(shapes) > 1:
         raise ShapeError(f"stack expects tensors of one shape, got {sorted(shapes)}")

@@ -21,6 +21,7 @@ from .elementwise import (
     Ceil,
     Clamp,
     Clone,
+    Copysign,
     Cos,
     Cosh,
     Div,
@@ -30,6 +31,8 @@ from .elementwise import (
     Exp2,
     Expm1,
     Floor,
+    Fmax,
+    Fmin,
     Fmod,
     Frac,
     Log,
@@ -54,8 +57,9 @@ from .elementwise import (
     Tan,
     Trunc,
     Where,
+    Xlogy,
 )
-from .index import Index, IndexPut, ViewScatter
+from .index import Index, IndexPut, ScatterReduce, ViewScatter
 from .matmul import MatMul
 from .nn import (
     BCE,
@@ -69,7 +73,7 @@ from .nn import (
     Softmax,
     Tanh,
 )
-from .reduce import Amax, Amin, Cumprod, Cumsum, LogSumExp, Mean, Norm, Prod, Sum
+from .reduce import Amax, Amin, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Mean, Norm, Prod, Sum
 from .shape import (
     Concatenate,
     Diagonal,
@@ -108,6 +112,7 @@ __all__ = [
     "Concatenate",
     "Context",
     "Conv2d",
+    "Copysign",
     "Cos",
     "Cosh",
     "CrossEntropy",
@@ -124,6 +129,8 @@ __all__ = [
     "Expm1",
     "Flip",
     "Floor",
+    "Fmax",
+    "Fmin",
     "Fmod",
     "Frac",
     "Function",
@@ -136,6 +143,7 @@ __all__ = [
     "Log1p",
     "Log2",
     "Log10",
+    "LogCumSumExp",
     "LogSoftmax",
     "LogSumExp",
     "MatMul",
@@ -156,6 +164,7 @@ __all__ = [
     "Roll",
     "Round",
     "Rsqrt",
+    "ScatterReduce",
     "Sigmoid",
     "Sign",
     "Sin",
@@ -173,5 +182,6 @@ __all__ = [
     "Unfold",
     "ViewScatter",
     "Where",
+    "Xlogy",
     "constant_like",
 ]

@@ -88,6 +88,11 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Array, b: Array) -> Array:
+        if a.dtype.kind in "iu" and (b < 0).any():
+            # Integer powers as PyTorch: 1 -> 1, -1 -> ±1, anything else -> 0 for b < 0.
+            positive = np.abs(b)
+            out = np.where(b < 0, np.where(np.abs(a) == 1, a ** (positive % 2), 0), a**positive)
+            return out.astype(a.dtype)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = a**b
         ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)
@@ -600,6 +605,85 @@ def _split_by_comparison(ctx: Context, grad_out: Array, loses: np.ufunc) -> Grad
         grad_out * np.where(loses(a, b), zero, share) if da else None,
         grad_out * np.where(loses(b, a), zero, share) if db else None,
     )
+
+
+class Fmax(Function):
+    """z = max(a, b) ignoring NaN;  dz/da = 1 where a >= b or b is NaN,  dz/db elsewhere."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Array, b: Array) -> Array:
+        ctx.save_for_backward(a, b)
+        return np.fmax(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        return _choose(ctx, grad_out, np.greater_equal)
+
+
+class Fmin(Function):
+    """z = min(a, b) ignoring NaN;  dz/da = 1 where a <= b or b is NaN,  dz/db elsewhere."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Array, b: Array) -> Array:
+        ctx.save_for_backward(a, b)
+        return np.fmin(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        return _choose(ctx, grad_out, np.less_equal)
+
+
+def _choose(ctx: Context, grad_out: Array, keeps: np.ufunc) -> Grads:
+    """All of the gradient to the input fmax/fmin returned (the first one at a tie)."""
+    a, b = ctx.saved
+    da, db = ctx.needs_input_grad
+    first = keeps(a, b) | np.isnan(b)
+    zero = np.zeros((), dtype=grad_out.dtype)
+    return (
+        np.where(first, grad_out, zero) if da else None,
+        np.where(first, zero, grad_out) if db else None,
+    )
+
+
+class Xlogy(Function):
+    """z = a·log b, 0 where a = 0 (b not NaN);  dz/da = log b (0 where a = b = 0),  dz/db = a/b."""
+
+    float_output = True
+
+    @staticmethod
+    def forward(ctx: Context, a: Array, b: Array) -> Array:
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((a == 0) & ~np.isnan(b), np.zeros((), dtype=a.dtype), a * np.log(b))
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        a, b = ctx.saved
+        da, db = ctx.needs_input_grad
+        zero = np.zeros((), dtype=grad_out.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (
+                grad_out * np.where((a == 0) & (b == 0), zero, np.log(b)) if da else None,
+                grad_out * a / b if db else None,
+            )
+
+
+class Copysign(Function):
+    """z = |a| with the sign of b;  dz/da = sign(a)·sign(z) (0 at a = 0),  dz/db = 0."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Array, b: Array) -> Array:
+        out = np.copysign(a, b)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        a, out = ctx.saved
+        da, db = ctx.needs_input_grad
+        return (grad_out * np.sign(a) * np.sign(out) if da else None), (
+            np.zeros_like(grad_out) if db else None
+        )
 
 
 class Remainder(Function):

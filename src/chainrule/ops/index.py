@@ -145,3 +145,95 @@ class ViewScatter(Function):
         if dv:
             grad_value = np.array(replay(grad_out, ctx.chain))
         return grad_base, grad_value
+
+
+class ScatterReduce(Function):
+    """z = a with src reduced into the positions index selects (sum, prod, mean, amax, amin),
+    a's own value taking part unless include_self is False;  the gradients are PyTorch's: sum
+    and mean pass grad (divided by the count), prod the product of the other contributors
+    (exact with zeros), amax/amin share grad among the contributors equal to the result."""
+
+    @staticmethod
+    def forward(
+        ctx: Context, a: Array, src: Array, *, index: Any, reduce: str, include_self: bool
+    ) -> Array:
+        mask = np.zeros(a.shape, dtype=bool)
+        mask[index] = True  # the positions something is scattered into
+        out = a.copy()
+        counts = np.zeros(a.shape, dtype=a.dtype)
+        np.add.at(counts, index, 1)
+        if include_self:
+            counts[mask] += 1
+        if reduce in ("sum", "mean"):
+            if not include_self:
+                out[mask] = 0
+            np.add.at(out, index, src)
+            if reduce == "mean":
+                out[mask] /= counts[mask]
+        elif reduce == "prod":
+            if not include_self:
+                out[mask] = 1
+            np.multiply.at(out, index, src)
+        elif reduce in ("amax", "amin"):
+            extreme = np.maximum if reduce == "amax" else np.minimum
+            if not include_self:
+                start = -np.inf if reduce == "amax" else np.inf
+                out[mask] = start if a.dtype.kind == "f" else _integer_limit(a.dtype, reduce)
+            extreme.at(out, index, src)
+        else:
+            raise ValueError(
+                f"scatter_reduce: reduce must be sum, prod, mean, amax or amin, got {reduce!r}"
+            )
+        ctx.save_for_backward(a, src, out, mask, counts)
+        ctx.index, ctx.reduce, ctx.include_self = index, reduce, include_self
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        a, src, out, mask, counts = ctx.saved
+        index, reduce, keep_self = ctx.index, ctx.reduce, ctx.include_self
+        da, dsrc = ctx.needs_input_grad
+        zero = np.zeros((), dtype=grad_out.dtype)
+        if reduce == "sum":
+            share_self, share_src = np.ones_like(a), np.ones_like(src)
+        elif reduce == "mean":
+            per = np.where(mask, 1 / np.maximum(counts, 1), 1).astype(grad_out.dtype)
+            share_self, share_src = per, per[index]
+        elif reduce == "prod":
+            # Per position: how many contributors are 0, and the product of the others.
+            zeros = np.zeros(a.shape, dtype=np.int64)
+            np.add.at(zeros, index, src == 0)
+            nonzero = np.ones_like(a)
+            np.multiply.at(nonzero, index, np.where(src == 0, 1, src))
+            if keep_self:
+                zeros += mask & (a == 0)
+                nonzero *= np.where(mask & (a != 0), a, 1)
+
+            def others(x: Array, z: Array, p: Array) -> Array:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return np.where(
+                        x == 0, (z == 1) * p, np.where(z == 0, p / np.where(x == 0, 1, x), 0)
+                    )
+
+            share_self = others(a, zeros, nonzero)
+            share_src = others(src, zeros[index], nonzero[index])
+        else:  # amax, amin: the contributors equal to the result share it
+            won_src = src == out[index]
+            won_self = (a == out) & mask if keep_self else np.zeros(a.shape, dtype=bool)
+            winners = won_self.astype(grad_out.dtype)
+            np.add.at(winners, index, won_src)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share_self = np.where(winners > 0, won_self / winners, 0)
+                share_src = np.where(won_src, 1 / winners[index], 0)
+        grad_a = grad_src = None
+        if da:
+            inside = grad_out * share_self if keep_self else zero
+            grad_a = np.where(mask, inside, grad_out)
+        if dsrc:
+            grad_src = (grad_out[index] * share_src).astype(grad_out.dtype)
+        return grad_a, grad_src
+
+
+def _integer_limit(dtype: Any, reduce: str) -> Any:
+    info = np.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max

@@ -107,6 +107,10 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Array, *, axis: int = -1) -> Array:
+        if a.size == 0:
+            ctx.save_for_backward(a.copy())
+            ctx.axis = axis
+            return a.copy()
         shifted = a - a.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
@@ -126,6 +130,10 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Array, *, axis: int = -1) -> Array:
+        if a.size == 0:
+            ctx.save_for_backward(a.copy())
+            ctx.axis = axis
+            return a.copy()
         e = np.exp(a - a.max(axis=axis, keepdims=True))
         out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
@@ -190,15 +198,16 @@ class BCE(Function):
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(p), _LOG_FLOOR)
             log_q = np.maximum(np.log1p(-p), _LOG_FLOOR)
-        ctx.save_for_backward(p, target, log_p, log_q)
+        ctx.save_for_backward(p, target)
         return -(target * log_p + (1 - target) * log_q)
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
-        p, target, log_p, log_q = ctx.saved
+        p, target = ctx.saved
         dp, dt = ctx.needs_input_grad
         eps = np.asarray(_EPS, dtype=p.dtype)
-        return (
-            grad_out * (p - target) / np.maximum(p * (1 - p), eps) if dp else None,
-            grad_out * (log_q - log_p) if dt else None,
-        )
+        target_grad = None
+        if dt:  # d/dt = log(1-p) - log p, unclamped (±inf at p = 0 or 1), as PyTorch's
+            with np.errstate(divide="ignore"):
+                target_grad = grad_out * (np.log1p(-p) - np.log(p))
+        return grad_out * (p - target) / np.maximum(p * (1 - p), eps) if dp else None, target_grad

@@ -70,11 +70,21 @@ class Mean(Function):
         return _spread(_expand(grad_out, ctx.axes, ctx.keepdims) / count, ctx.shape)
 
 
-def _extreme_forward(ctx: Context, a: Array, axes: Axes, keepdims: bool, reduce: np.ufunc) -> Array:
+def _extreme_forward(
+    ctx: Context, a: Array, axes: Axes, keepdims: bool, reduce: np.ufunc, nan_wins: bool
+) -> Array:
+    if a.size == 0 or any(a.shape[i] == 0 for i in (axes or ())):
+        raise IndexError(
+            f"amax/amin: the reduced dims of shape {a.shape} must not be empty (no value to take)"
+        )
     out = np.asarray(reduce.reduce(a, axis=axes, keepdims=True))
     if ctx.needs_input_grad[0]:
         winners = a == out
-        ctx.save_for_backward(winners / winners.sum(axis=axes, keepdims=True, dtype=a.dtype))
+        if nan_wins:  # a NaN maximum's gradient goes to the NaNs, as PyTorch's max()
+            winners |= np.isnan(a) & np.isnan(out)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = winners / winners.sum(axis=axes, keepdims=True, dtype=a.dtype)
+        ctx.save_for_backward(share)
     ctx.axes, ctx.keepdims = axes, keepdims
     if keepdims:
         return out
@@ -82,11 +92,14 @@ def _extreme_forward(ctx: Context, a: Array, axes: Axes, keepdims: bool, reduce:
 
 
 class Amax(Function):
-    """z = max_axes a;  dz/da = 1/k at the k positions that attain the max, else 0 (as amax)."""
+    """z = max_axes a;  dz/da = 1/k at the k positions that attain the max, else 0 (as amax;
+    ``nan_wins``: NaNs attain a NaN max, as max() without a dim)."""
 
     @staticmethod
-    def forward(ctx: Context, a: Array, *, axes: Axes = None, keepdims: bool = False) -> Array:
-        return _extreme_forward(ctx, a, axes, keepdims, np.maximum)
+    def forward(
+        ctx: Context, a: Array, *, axes: Axes = None, keepdims: bool = False, nan_wins: bool = False
+    ) -> Array:
+        return _extreme_forward(ctx, a, axes, keepdims, np.maximum, nan_wins)
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
@@ -97,8 +110,10 @@ class Amin(Function):
     """z = min_axes a;  dz/da = 1/k at the k positions that attain the min, else 0 (as amin)."""
 
     @staticmethod
-    def forward(ctx: Context, a: Array, *, axes: Axes = None, keepdims: bool = False) -> Array:
-        return _extreme_forward(ctx, a, axes, keepdims, np.minimum)
+    def forward(
+        ctx: Context, a: Array, *, axes: Axes = None, keepdims: bool = False, nan_wins: bool = False
+    ) -> Array:
+        return _extreme_forward(ctx, a, axes, keepdims, np.minimum, nan_wins)
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
@@ -128,6 +143,8 @@ class Prod(Function):
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
         (a,) = ctx.saved
+        if a.size == 0:
+            return np.zeros_like(a)
         flat, order = _to_last(a, ctx.axes)  # (..., n)
         ones = np.ones((*flat.shape[:-1], 1), dtype=a.dtype)
         before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
@@ -259,3 +276,35 @@ class Cumprod(Function):
         tails = np.cumprod(after_k, axis=-1)  # (..., k, i): Π_{k<j<=i} a_j for i >= k
         grad = before * np.sum(np.where(k[:, None] <= k[None, :], tails * g[..., None, :], 0), -1)
         return np.moveaxis(grad, -1, axis)
+
+
+class LogCumSumExp(Function):
+    """z_i = log Σ_{j<=i} e^(a_j) along axis (stable: logaddexp.accumulate);
+    dz/da_k = Σ_{i>=k} grad_i·e^(a_k - z_i), summed as exps of log-sums so nothing overflows."""
+
+    float_output = True
+
+    @staticmethod
+    def forward(ctx: Context, a: Array, *, axis: int) -> Array:
+        out = np.logaddexp.accumulate(a, axis=axis)
+        ctx.save_for_backward(a, out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        a, out = ctx.saved
+        axis = ctx.axis
+
+        def reversed_logcumsumexp(x: Array) -> Array:
+            return np.flip(np.logaddexp.accumulate(np.flip(x, axis), axis=axis), axis)
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # Positive and negative parts of grad separately: log of a sum of positives.
+            positive = reversed_logcumsumexp(
+                np.where(grad_out > 0, np.log(grad_out), -np.inf) - out
+            )
+            negative = reversed_logcumsumexp(
+                np.where(grad_out < 0, np.log(-grad_out), -np.inf) - out
+            )
+            return np.exp(a + positive) - np.exp(a + negative)

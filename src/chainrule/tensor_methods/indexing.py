@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import grad_mode, ops
 from ..arguments import _dim, _index_steps
-from ..errors import ChainruleError, ShapeError
+from ..errors import ChainruleError, ShapeError, TensorError
 from ..graph import (
     TensorBase,
     _arr,
@@ -31,6 +31,11 @@ class IndexMethods:
     __slots__ = ()
 
     def nonzero(self, *, as_tuple: builtins.bool = False) -> Any:
+        if self.ndim == 0:  # one "row" with no coordinates, when the value is non-zero
+            count = builtins.int(builtins.bool(self.array))
+            if as_tuple:
+                return (make_tensor(np.zeros(count, np.int64)),)
+            return make_tensor(np.zeros((count, 0), np.int64))
         indices = np.nonzero(self.array)
         if as_tuple:
             return tuple(make_tensor(i) for i in indices)
@@ -78,11 +83,24 @@ class IndexMethods:
             raise ShapeError(
                 f"gather: index shape {idx.shape} exceeds input shape {self.shape} in dim {bad[0]}"
             )
+        _check_bounds("gather", idx, self.shape[d], d)
         grid = list(np.ogrid[tuple(slice(n) for n in idx.shape)]) if idx.ndim else []
         grid[d] = idx
         return apply(ops.Index, self, steps=(tuple(grid),), unique=_unique)
 
-    take_along_dim = gather
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
+        """Values at indices along dim, input and indices broadcast against each other in the
+        other dims (both flattened when dim is None), as torch.take_along_dim."""
+        idx = np.asarray(_arr(indices))
+        if dim is None:
+            return self.reshape(-1).gather(0, idx.reshape(-1))
+        d = _dim(dim, self.ndim)
+        if idx.ndim != self.ndim:
+            raise ShapeError(f"take_along_dim: indices have {idx.ndim} dims, input {self.ndim}")
+        # Broadcast every dim but d: the input keeps its length there, the indices theirs.
+        others = np.broadcast_shapes(*((*s[:d], 1, *s[d + 1 :]) for s in (self.shape, idx.shape)))
+        x = self.expand((*others[:d], self.shape[d], *others[d + 1 :]))
+        return x.gather(d, np.broadcast_to(idx, (*others[:d], idx.shape[d], *others[d + 1 :])))
 
     def take(self, index: Any) -> Tensor:
         return self.reshape(-1)[np.asarray(_arr(index))]
@@ -106,6 +124,12 @@ class IndexMethods:
         idx = np.asarray(_arr(index))
         if idx.dtype.kind not in "iu":
             raise TypeError(f"scatter expects an integer index, got dtype {idx.dtype}")
+        _check_bounds("scatter", idx, self.shape[d], d)
+        bad = [i for i in range(self.ndim) if i != d and idx.shape[i] > self.shape[i]]
+        if bad:
+            raise ShapeError(
+                f"scatter: index shape {idx.shape} exceeds the shape {self.shape} in dim {bad[0]}"
+            )
         grid = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
         grid[d] = idx
         if isinstance(src, TensorBase) and src.ndim:
@@ -116,12 +140,41 @@ class IndexMethods:
         self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: str | None = None
     ) -> Tensor:
         """out = x with out[index[i][j]][j] = src[i][j] for dim 0 (a number fills instead)."""
+        if reduce in ("multiply", "prod"):
+            source = value if src is None else src
+            if not isinstance(source, TensorBase):
+                source = make_tensor(np.full(np.shape(_arr(index)), source, dtype=self.dtype))
+            return self.scatter_reduce(dim, index, source, "prod")
         steps, source = self._scatter_steps(dim, index, value if src is None else src)
         if reduce not in (None, "add", "sum"):
-            raise ChainruleError(f"scatter reduce={reduce!r} is not supported (use 'add')")
+            raise ChainruleError(f"scatter reduce={reduce!r}: 'add' or 'multiply'")
         if isinstance(source, TensorBase):
             source = source._cast(self.dtype)
         return apply(ops.IndexPut, self, source, steps=steps, accumulate=reduce is not None)
+
+    def scatter_reduce(
+        self,
+        dim: int,
+        index: Any,
+        src: Any,
+        reduce: str,
+        *,
+        include_self: builtins.bool = True,
+    ) -> Tensor:
+        """out = self with src reduced into out[index[i][j]][j] (dim 0): 'sum', 'prod', 'mean',
+        'amax' or 'amin'; without include_self, self's own value at those positions is left
+        out."""
+        steps, source = self._scatter_steps(dim, index, src)
+        if not isinstance(source, TensorBase):
+            raise TypeError("scatter_reduce takes a tensor src")
+        return apply(
+            ops.ScatterReduce,
+            self,
+            source._cast(self.dtype),
+            index=steps[0],
+            reduce=reduce,
+            include_self=include_self,
+        )
 
     def scatter_add(self, dim: int, index: Any, src: Any) -> Tensor:
         steps, source = self._scatter_steps(dim, index, src)
@@ -189,3 +242,12 @@ class IndexMethods:
     def index_put(self, indices: Any, values: Any, accumulate: builtins.bool = False) -> Tensor:
         steps = _index_steps(tuple(indices))
         return apply(ops.IndexPut, self, values, steps=steps, accumulate=accumulate)
+
+
+def _check_bounds(name: str, index: Any, size: int, dim: int) -> None:
+    """PyTorch's gather and scatter take indices in [0, size)."""
+    if index.size and (index.min() < 0 or index.max() >= size):
+        bad = index.max() if index.max() >= size else index.min()
+        raise TensorError(
+            f"{name}: index {builtins.int(bad)} is out of bounds for dim {dim} of size {size}"
+        )

@@ -172,6 +172,20 @@ class InplaceMethods:
             lambda t: t.scatter(dim, index, src, value=value, reduce=reduce), "scatter_"
         )
 
+    def scatter_reduce_(
+        self, dim: int, index: Any, src: Any, reduce: str, *, include_self: builtins.bool = True
+    ) -> Tensor:
+        return self._inplace(
+            lambda t: t.scatter_reduce(dim, index, src, reduce, include_self=include_self),
+            "scatter_reduce_",
+        )
+
+    def tril_(self, diagonal: int = 0) -> Tensor:
+        return self._inplace(lambda t: t.tril(diagonal), "tril_")
+
+    def triu_(self, diagonal: int = 0) -> Tensor:
+        return self._inplace(lambda t: t.triu(diagonal), "triu_")
+
     def scatter_add_(self, dim: int, index: Any, src: Any) -> Tensor:
         return self._inplace(lambda t: t.scatter_add(dim, index, src), "scatter_add_")
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import dtypes, ops
 from ..arguments import _dim, numpy_aliases
-from ..errors import ShapeError
+from ..errors import ShapeError, TensorError
 from ..graph import (
     TensorBase,
     _arr,
@@ -73,7 +73,7 @@ class MathMethods:
         return apply(ops.Abs, self)
 
     def __pow__(self, exponent: Any) -> Tensor:
-        return apply(ops.Pow, self, exponent)
+        return self.pow(exponent)
 
     def __rpow__(self, base: Any) -> Tensor:
         return apply(ops.Pow, base, self)
@@ -132,6 +132,10 @@ class MathMethods:
     negative = neg
 
     def pow(self, exponent: Any) -> Tensor:
+        if self.dtype.kind in "iu" and not isinstance(exponent, TensorBase):
+            e = np.asarray(exponent)
+            if e.dtype.kind in "iu" and (e < 0).any():
+                raise TensorError("integers to negative integer powers are not allowed")
         return apply(ops.Pow, self, exponent)
 
     def matmul(self, other: Any) -> Tensor:
@@ -488,13 +492,8 @@ class MathMethods:
         return (p / (1 - p)).log()
 
     def xlogy(self, other: Any) -> Tensor:
-        """x·log y, and 0 where x is 0 (whatever y is), as torch.xlogy."""
-        zero = self.array == 0
-        if isinstance(other, TensorBase):
-            safe: Any = where(zero, 1.0, other)  # log(1) = 0: no -inf·0 in the gradient
-        else:
-            safe = np.where(zero, 1, np.asarray(other))
-        return where(zero, 0.0, self * _lift(safe, self).log())
+        """x·log y, and 0 where x is 0 (unless y is NaN), as torch.xlogy."""
+        return apply(ops.Xlogy, self, other)
 
     def hypot(self, other: Any) -> Tensor:
         return (self * self + _lift(other, self) * other).sqrt()
@@ -514,6 +513,10 @@ class MathMethods:
     def float_power(self, exponent: Any) -> Tensor:
         """self ** exponent computed in float64, as torch.float_power."""
         return self._cast(dtypes.float64) ** exponent
+
+    def copysign(self, other: Any) -> Tensor:
+        """|self| with the sign of other (-0.0 counts as negative)."""
+        return apply(ops.Copysign, self, other)
 
     def positive(self) -> Tensor:
         return self
@@ -550,7 +553,7 @@ class MathMethods:
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         """Elementwise min(max(x, min), max); bounds may be numbers or tensors."""
         if min is None and max is None:
-            raise ValueError("clamp needs at least one of min and max")
+            raise TensorError("clamp needs at least one of min and max")
         return apply(ops.Clamp, self, min, max)
 
     clip = clamp
@@ -567,7 +570,12 @@ class MathMethods:
     def minimum(self, other: Any) -> Tensor:
         return apply(ops.Minimum, self, other)
 
-    fmax, fmin = maximum, minimum
+    def fmax(self, other: Any) -> Tensor:
+        """The elementwise maximum ignoring NaN (NaN only where both are NaN)."""
+        return apply(ops.Fmax, self, other)
+
+    def fmin(self, other: Any) -> Tensor:
+        return apply(ops.Fmin, self, other)
 
     def where(self, condition: Any, other: Any) -> Tensor:
         """``x.where(condition, y)``: x where condition holds, else y."""

@@ -120,7 +120,7 @@ class ReduceMethods:
         if dim is None:
             if self.array.size == 0:
                 raise ShapeError("max()/min() of an empty tensor has no value; give a dim")
-            return apply(whole, self, axes=None, keepdims=False)
+            return apply(whole, self, axes=None, keepdims=False, nan_wins=True)
         d = _dim(dim, self.ndim)
         if self.ndim == 0:
             return MaxMin(self.clone(), make_tensor(np.zeros((), np.int64)))
@@ -253,9 +253,39 @@ class ReduceMethods:
         running = extreme.accumulate(a, axis=d)
         # The index of the running extreme is the last position so far that attains it.
         positions = np.arange(a.shape[d]).reshape((-1,) + (1,) * (a.ndim - d - 1))
-        record = np.where(a == running, positions, 0)
+        attained = a == running
+        if a.dtype.kind == "f":  # a NaN is the running extreme from where it appears on
+            attained |= np.isnan(a)
+        record = np.where(attained, positions, 0)
         indices = np.maximum.accumulate(record, axis=d).astype(np.int64)
         return MaxMin(self.gather(d, indices), make_tensor(indices))
+
+    @numpy_aliases
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """log Σ_{j<=i} e^(x_j) along dim, without overflow."""
+        if self.ndim == 0:
+            return self.clone()
+        return apply(ops.LogCumSumExp, self, axis=_dim(dim, self.ndim))
+
+    @numpy_aliases
+    def mode(self, dim: int = -1, keepdim: builtins.bool = False) -> MaxMin:
+        """The most frequent value along dim (the smallest of tied ones) and the index of its
+        last occurrence, as PyTorch; the gradient goes to that index."""
+        if self.ndim == 0:
+            return MaxMin(self.clone(), make_tensor(np.zeros((), np.int64)))
+        d = _dim(dim, self.ndim)
+        rows = np.moveaxis(self.array, d, -1)
+        flat = rows.reshape(-1, rows.shape[-1])
+        picks = np.empty(len(flat), dtype=np.int64)
+        for r, row in enumerate(flat):
+            values, counts = np.unique(row, return_counts=True)
+            value = values[np.argmax(counts)]  # np.unique sorts: the first max is the smallest
+            picks[r] = row.size - 1 - np.argmax(row[::-1] == value)
+        indices = np.expand_dims(picks.reshape(rows.shape[:-1]), d)
+        values = self.gather(d, indices, _unique=True)
+        if not keepdim:
+            return MaxMin(values.squeeze(d), make_tensor(np.squeeze(indices, d)))
+        return MaxMin(values, make_tensor(indices))
 
     @numpy_aliases
     def sort(
@@ -272,9 +302,16 @@ class ReduceMethods:
             return make_tensor(np.zeros((), np.int64))
         d = _dim(dim, self.ndim)
         keys = self.array
-        if descending:
-            keys = -keys.astype(np.int64) if keys.dtype.kind in "bu" else -keys
-        return make_tensor(np.argsort(keys, axis=d, kind="stable").astype(np.int64))
+        if not descending:  # NaN sorts as the largest value, last (NumPy's order too)
+            return make_tensor(np.argsort(keys, axis=d, kind="stable").astype(np.int64))
+        if keys.dtype.kind in "bu":
+            keys = keys.astype(np.int64)
+        if keys.dtype.kind != "f":
+            return make_tensor(np.argsort(-keys, axis=d, kind="stable").astype(np.int64))
+        # Descending, stable, NaN first (the largest), as PyTorch: NaNs by a key of their own.
+        nan = np.isnan(keys)
+        order = np.lexsort((np.where(nan, 0, -keys), ~nan), axis=d)
+        return make_tensor(order.astype(np.int64))
 
     @numpy_aliases
     def topk(
@@ -283,7 +320,7 @@ class ReduceMethods:
         d = _dim(dim, self.ndim)
         length = self.shape[d] if self.ndim else 1
         if not 0 <= k <= length:
-            raise IndexError(f"topk: k={k} is out of range for dimension {d} of size {length}")
+            raise ShapeError(f"topk: k={k} is out of range for dimension {d} of size {length}")
         order = self.argsort(d, descending=largest).array
         indices = np.take(order, np.arange(k), axis=d) if self.ndim else order
         indices_t = make_tensor(indices)
@@ -301,10 +338,16 @@ class ReduceMethods:
 
     @numpy_aliases
     def median(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
-        """The lower median (PyTorch's): the ((n - 1) // 2)-th smallest."""
+        """The lower median (PyTorch's): the ((n - 1) // 2)-th smallest. Without a dim the
+        gradient is shared by every element equal to it (ties), as PyTorch; along a dim it goes
+        to the one whose index is returned."""
         if dim is None:
             flat = self.reshape(-1)
-            return flat.kthvalue((flat.numel() - 1) // 2 + 1).values
+            value = flat.kthvalue((flat.numel() - 1) // 2 + 1).values
+            ties = self.array == value.array
+            if not ties.any():  # a NaN median
+                return value
+            return (self * ties).sum() / builtins.int(ties.sum())
         d = _dim(dim, self.ndim)
         return self.kthvalue((self.shape[d] - 1) // 2 + 1, d, keepdim)
 

@@ -67,7 +67,7 @@ class ShapeMethods:
             return self.reshape(1)
         start, end = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
         if start > end:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+            raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         if start == end:
             return self  # nothing to flatten: PyTorch returns the tensor itself
         return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
@@ -151,11 +151,12 @@ class ShapeMethods:
         if kwargs:
             raise TypeError(f"flip() got unexpected arguments {sorted(kwargs)}")
         axes = _shape_args(dims) if dims else ()
+        normalised = tuple(_dim(d, self.ndim) for d in axes)
+        if len(set(normalised)) != len(normalised):
+            raise ShapeError(f"flip: dims {axes} name a dimension more than once")
         if self.ndim == 0:
-            for d in axes:
-                _dim(d, 0)
             return self.clone()
-        return apply(ops.Flip, self, axes=tuple(sorted({_dim(d, self.ndim) for d in axes})))
+        return apply(ops.Flip, self, axes=tuple(sorted(normalised)))
 
     def fliplr(self) -> Tensor:
         return self.flip(1)
@@ -167,10 +168,12 @@ class ShapeMethods:
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         shift = (shifts,) if isinstance(shifts, int | np.integer) else tuple(shifts)
         if dims is None:
+            if len(shift) != 1:
+                raise ShapeError(f"roll: {len(shift)} shifts need as many dims, got none")
             return apply(ops.Roll, self, shifts=shift, axes=None)
         axes = (dims,) if isinstance(dims, int | np.integer) else tuple(dims)
         if len(axes) != len(shift):
-            raise ValueError(f"roll: {len(shift)} shifts for {len(axes)} dims")
+            raise ShapeError(f"roll: {len(shift)} shifts for {len(axes)} dims")
         return apply(ops.Roll, self, shifts=shift, axes=tuple(_dim(d, self.ndim) for d in axes))
 
     def transpose(self, *dims: Any) -> Tensor:
@@ -209,7 +212,7 @@ class ShapeMethods:
         src = (source,) if isinstance(source, int | np.integer) else tuple(source)
         dst = (destination,) if isinstance(destination, int | np.integer) else tuple(destination)
         if len(src) != len(dst):
-            raise ValueError(f"movedim: {len(src)} source dims but {len(dst)} destinations")
+            raise ShapeError(f"movedim: {len(src)} source dims but {len(dst)} destinations")
         src = tuple(_dim(d, self.ndim) for d in src)
         if self.ndim == 0:
             _ = tuple(_dim(d, 0) for d in dst)
@@ -227,7 +230,7 @@ class ShapeMethods:
         d = _dim(dim, self.ndim)
         start = builtins.int(start) % self.shape[d] if start < 0 else builtins.int(start)
         if start + length > self.shape[d] or length < 0:
-            raise IndexError(f"narrow: {start} + {length} exceeds dim {d}'s size {self.shape[d]}")
+            raise ShapeError(f"narrow: {start} + {length} exceeds dim {d}'s size {self.shape[d]}")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
     @numpy_aliases
@@ -245,7 +248,7 @@ class ShapeMethods:
         d = _dim(dim, self.ndim)
         size = -(-self.shape[d] // chunks) if chunks > 0 else 0
         if chunks <= 0:
-            raise ValueError(f"chunk expects a positive number of chunks, got {chunks}")
+            raise ShapeError(f"chunk expects a positive number of chunks, got {chunks}")
         return self.split(builtins.max(size, 1), d)
 
     @numpy_aliases
@@ -255,14 +258,14 @@ class ShapeMethods:
         if isinstance(split_size_or_sections, int | np.integer):
             size = builtins.int(split_size_or_sections)
             if size <= 0:
-                raise ValueError(f"split_size must be positive, got {size}")
+                raise ShapeError(f"split_size must be positive, got {size}")
             bounds = [*list(range(0, n, size)), n]
             if n == 0:
                 bounds = [0, 0]
         else:
             sizes = list(split_size_or_sections)
             if sum(sizes) != n:
-                raise ValueError(f"split sizes {sizes} do not add up to dim {d}'s size {n}")
+                raise ShapeError(f"split sizes {sizes} do not add up to dim {d}'s size {n}")
             bounds = [0, *itertools.accumulate(sizes)]
         lead = (slice(None),) * d
         return tuple(self[(*lead, slice(lo, hi))] for lo, hi in itertools.pairwise(bounds))
@@ -337,13 +340,13 @@ class ShapeMethods:
         if self.ndim < 2:
             raise ShapeError(f"tril/triu need at least 2 dims, got shape {self.shape}")
         keep = make(np.ones(self.shape[-2:], dtype=bool), diagonal)
-        return apply(ops.Where, self, 0, condition=keep)
+        return apply(ops.Where, self, np.zeros((), dtype=self.dtype), condition=keep)
 
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
         """The diagonal as a view (writing into it writes into the tensor), as a last dim."""
         d1, d2 = _dim(dim1, self.ndim), _dim(dim2, self.ndim)
         if d1 == d2:
-            raise ValueError(f"diagonal: dim1 and dim2 are the same dim ({d1})")
+            raise ShapeError(f"diagonal: dim1 and dim2 are the same dim ({d1})")
         return apply(ops.Diagonal, self, offset=builtins.int(offset), dim1=d1, dim2=d2)
 
     def fill_diagonal_(self, fill_value: Any, wrap: builtins.bool = False) -> Tensor:
