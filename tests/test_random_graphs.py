@@ -1225,7 +1225,7 @@ SPECS_LIST: list[Spec] = [
         lambda L, x, dim, keepdim: x.prod() if dim is None else x.prod(dim, keepdim),
         torch_saves=("out",),
     ),
-    Spec("logsumexp", draw_reduce(none=False), lambda L, x, **p: x.logsumexp(**p)),
+    Spec("logsumexp", draw_reduce(none=False), lambda L, x, **p: x.logsumexp(**p), saves_out=True),
     Spec(
         "std",
         draw_reduce(ok=std_ok),
