@@ -56,7 +56,7 @@ def _distinct(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 def _with_zeros(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Some exact zeros (one and two per row): prod and cumprod must not divide by them."""
     x = rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
-    x.reshape(-1)[:: 3] = 0.0
+    x.reshape(-1)[::3] = 0.0
     return x
 
 

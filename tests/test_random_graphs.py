@@ -1838,6 +1838,35 @@ def test_retained_grad_of_a_view_changed_through_a_view_of_it(
         np.testing.assert_array_equal(y.grad.numpy(), [expected])
 
 
+def test_retained_grad_of_a_view_whose_base_changed_under_no_grad() -> None:
+    """The view is not used after the change, so its history (and what it retains) stays the
+    one its earlier uses were built on, as PyTorch's grad_fn is regenerated only on access."""
+    x = leaf(np.arange(12.0).reshape(3, 4) / 10)
+    d = x.diagonal()
+    d.retain_grad()
+    y = d.exp()
+    with cr.no_grad():
+        x.mul_(-2)
+    y.sum().backward()
+    np.testing.assert_allclose(
+        d.grad.numpy(), np.exp(np.diagonal(np.arange(12.0).reshape(3, 4) / 10))
+    )
+
+
+def test_retained_grad_of_a_view_used_before_a_change_through_a_view_of_it() -> None:
+    """Only the use made before the change reaches the view's retained grad: the in-place op on
+    the child reads its base's region afresh (PyTorch's CopySlices), not through the view."""
+    x = leaf([1.0, 2.0, 3.0, 4.0])
+    y = (x * 3).reshape(1, 4)
+    y.retain_grad()
+    early = (y * 5).sum()
+    child = y[..., None, 0]
+    child.add_(-2.0)
+    (early + 10 * child.sum()).backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [[5.0, 5.0, 5.0, 5.0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [45.0, 15.0, 15.0, 15.0])
+
+
 @pytest.mark.parametrize(
     "op",
     [

@@ -235,8 +235,12 @@ class TensorBase:
 
     @property
     def requires_grad(self) -> builtins.bool:
-        _sync(self)
-        return self._requires_grad
+        # A view made in grad mode requires grad once its base does (its history is brought up
+        # to date when it is next used: reading this is not a use, as in PyTorch).
+        if self._requires_grad:
+            return True
+        view = self._view
+        return view is not None and view[2] and view[0]._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value: builtins.bool) -> None:
@@ -301,10 +305,21 @@ class TensorBase:
         """Write ``compute(self)`` into this tensor's memory; in grad mode the new value's history
         becomes this tensor's (and its base's, for a view), as PyTorch records in-place ops."""
         start = 0
+        held = None
         if grad_mode.enabled:
             _check_inplace(self, name)
+            if self._view is not None and self._node is not None:
+                # PyTorch's CopySlices: the op reads the view's region of its base's history,
+                # so the view's own (older) history, and tensors retained on it, are not on
+                # the path of the new value's gradient.
+                held = self._node
+                self._node = _replay_view(self)._node
             start = next(_serials)
-        new = compute(self)
+        try:
+            new = compute(self)
+        finally:
+            if held is not None:
+                self._node = held
         if new.shape != self.shape:
             raise ShapeError(
                 f"{name}: the result has shape {new.shape}, which is not the in-place target's "
@@ -564,11 +579,16 @@ def _rebase(t: Tensor, node: Node) -> None:
     value._node = node
     _take_history(base, apply(ops.ViewScatter, base, value, chain=chain)._node)
     # Other views of this memory are now stale; each takes the new history when next used.
-    view = base
+    _take_history(t, _replay_view(t)._node)
+    t._view_version = _version_of(t).n
+
+
+def _replay_view(t: Tensor) -> Tensor:
+    """t's view ops applied afresh to its base's current history."""
+    view, chain, _ = t._view  # type: ignore[misc]
     for op, options in chain:
         view = apply(op, view, **options)
-    _take_history(t, view._node)
-    t._view_version = _version_of(t).n
+    return view
 
 
 def _take_history(t: Tensor, node: Node | None) -> None:
@@ -581,12 +601,9 @@ def _take_history(t: Tensor, node: Node | None) -> None:
 
 def _refresh_view(t: Tensor) -> None:
     """A view whose base changed in place since its history was made: replay it on the base."""
-    base, chain, _ = t._view  # type: ignore[misc]
+    base = t._view[0]  # type: ignore[index]
     if base._requires_grad or t._requires_grad:
-        view = base
-        for op, options in chain:
-            view = apply(op, view, **options)
-        _take_history(t, view._node)
+        _take_history(t, _replay_view(t)._node)
     t._view_version = t._version.n  # type: ignore[union-attr]
 
 
@@ -882,11 +899,7 @@ def _run_backward(
             grad_out = _run_hooks(node.hooks, grad_out)[0]
         if node.retained is not None:
             kept = node.retained()
-            # A view whose memory changed through another view since this history was made
-            # (and that was not used again) retains nothing from it, as in PyTorch.
-            if kept is not None and not (
-                kept._view is not None and kept._view_version != kept._version.n  # type: ignore[union-attr]
-            ):
+            if kept is not None:
                 deliver(kept, grad_out, False)
         if captured:
             target = captured.get(id(node))
