@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import functional as F
 from ..errors import ShapeError
+from ..functional.conv import _pair as _checked_pair
 from ..tensor import Tensor
 from .init import init_layer
 from .module import Module, Parameter
@@ -16,7 +17,7 @@ IntPair = int | tuple[int, int] | list[int]
 
 
 def _pair(value: IntPair, name: str) -> tuple[int, int]:
-    return F._pair(value, name)
+    return _checked_pair(value, name)
 
 
 def _text(pair: tuple[int, int]) -> str:
