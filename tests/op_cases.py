@@ -532,3 +532,130 @@ CASES = [
 
 def torch_labels() -> Any:
     return T().tensor(LABELS)
+
+
+# ----------------------------------------------------------------------------- activations,
+# normalisation and embedding (ops.activation, ops.norm, ops.embedding)
+KINKS = (-6.0, -3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 3.0, 6.0)  # where a kink of some activation is
+TOKENS = np.array([[1, 4, 4, 0], [2, 1, 4, 3]])  # embedding indices (2, 4): repeats and row 0
+
+
+def _kinks(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Exactly at the kinks (PyTorch defines the one-sided gradient there) and just beside."""
+    points = rng.choice(KINKS, shape)
+    return points + rng.choice([0.0, 0.0, 1e-3, -1e-3], shape)
+
+
+def _large(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """|x| in [90, 120]: e^x overflows float32 beyond 88, so a naive log(1 + e^x) would."""
+    return rng.uniform(90, 120, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def _off_kinks(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """At least 0.05 from every kink in KINKS, so central differences see one smooth piece."""
+    x = rng.uniform(-7, 7, shape)
+    nearest = np.asarray(KINKS)[np.abs(x[..., None] - np.asarray(KINKS)).argmin(-1)]
+    close = np.abs(x - nearest) < 0.05
+    return np.where(close, nearest + 0.1, x)
+
+
+CASES += [
+    Case("gelu", ("GELU",), F.gelu, ((3, 4),), torch=lambda a: TF().gelu(a)),
+    Case("gelu_tanh", ("GELU",), lambda a: F.gelu(a, approximate="tanh"), ((3, 4),),
+         torch=lambda a: TF().gelu(a, approximate="tanh")),
+    Case("gelu_large", ("GELU",), F.gelu, ((3, 4),), _large, torch=lambda a: TF().gelu(a)),
+    Case("silu", ("SiLU",), F.silu, ((3, 4),), torch=lambda a: TF().silu(a)),
+    Case("silu_large", ("SiLU",), F.silu, ((3, 4),), _large, torch=lambda a: TF().silu(a)),
+    Case("mish", ("Mish",), F.mish, ((3, 4),), torch=lambda a: TF().mish(a)),
+    Case("mish_large", ("Mish",), F.mish, ((3, 4),), _large, torch=lambda a: TF().mish(a)),
+    Case("softplus", ("Softplus",), F.softplus, ((3, 4),), torch=lambda a: TF().softplus(a)),
+    Case("softplus_beta_threshold", ("Softplus",), lambda a: F.softplus(a, 2.0, 1.0),
+         ((4, 5),), _off_kinks, torch=lambda a: TF().softplus(a, 2.0, 1.0)),
+    # No twin: PyTorch's log1p(exp(βx)) overflows to inf here; ours is finite (and exact).
+    Case("softplus_large", ("Softplus",), lambda a: F.softplus(a, threshold=1000.0), ((3, 4),),
+         _large),
+    Case("logsigmoid", ("LogSigmoid",), F.logsigmoid, ((3, 4),),
+         torch=lambda a: TF().logsigmoid(a)),
+    Case("logsigmoid_large", ("LogSigmoid",), F.logsigmoid, ((3, 4),), _large,
+         torch=lambda a: TF().logsigmoid(a)),
+    Case("elu", ("ELU",), lambda a: F.elu(a, 0.7), ((3, 4),), _off_zero,
+         torch=lambda a: TF().elu(a, 0.7)),
+    Case("elu_large", ("ELU",), F.elu, ((3, 4),), _large, torch=lambda a: TF().elu(a)),
+    Case("celu", ("ELU",), lambda a: F.celu(a, 2.0), ((3, 4),), _off_zero,
+         torch=lambda a: TF().celu(a, 2.0)),
+    Case("selu", ("ELU",), F.selu, ((3, 4),), _off_zero, torch=lambda a: TF().selu(a)),
+    Case("hardtanh", ("Hardtanh",), lambda a: F.hardtanh(a, -1.0, 1.5), ((4, 5),), _off_kinks,
+         torch=lambda a: TF().hardtanh(a, -1.0, 1.5)),
+    Case("relu6", ("Hardtanh",), F.relu6, ((4, 5),), _off_kinks, torch=lambda a: TF().relu6(a)),
+    Case("hardsigmoid", ("Hardtanh", "Add", "Div"), F.hardsigmoid, ((4, 5),), _off_kinks,
+         torch=lambda a: TF().hardsigmoid(a)),
+    Case("hardswish", ("Hardswish",), F.hardswish, ((4, 5),), _off_kinks,
+         torch=lambda a: TF().hardswish(a)),
+    Case("softsign", ("Abs", "Add", "Div"), F.softsign, ((3, 4),),
+         torch=lambda a: TF().softsign(a)),
+    Case("tanhshrink", ("Tanh", "Sub"), F.tanhshrink, ((3, 4),),
+         torch=lambda a: TF().tanhshrink(a)),
+    Case("softshrink", ("Where",), lambda a: F.softshrink(a, 1.0), ((4, 5),), _off_kinks,
+         torch=lambda a: TF().softshrink(a, 1.0)),
+    Case("hardshrink", ("Where",), F.hardshrink, ((4, 5),), _off_kinks,
+         torch=lambda a: TF().hardshrink(a)),
+    Case("threshold", ("Where",), lambda a: F.threshold(a, 0.5, -2.0), ((4, 5),), _off_kinks,
+         torch=lambda a: TF().threshold(a, 0.5, -2.0)),
+    Case("softmin", ("Softmax", "Neg"), lambda a: F.softmin(a, dim=1), ((3, 4),),
+         torch=lambda a: TF().softmin(a, dim=1)),
+    Case("log_softmax_large", ("LogSoftmax",), lambda a: F.log_softmax(a, 1), ((3, 4),), _large,
+         torch=lambda a: TF().log_softmax(a, 1)),
+    Case("prelu_shared", ("Where", "Mul"), F.prelu, ((2, 3, 4), (1,)), _off_zero,
+         torch=lambda a, w: TF().prelu(a, w)),
+    Case("prelu_channels", ("Where", "Mul"), F.prelu, ((2, 3, 4), (3,)), _off_zero,
+         torch=lambda a, w: TF().prelu(a, w)),
+    Case("glu", ("Sigmoid", "Mul"), lambda a: F.glu(a, 1), ((3, 6),),
+         torch=lambda a: TF().glu(a, 1)),
+    # At the kinks themselves: PyTorch's one-sided gradients (no finite differences there).
+    *(Case(f"{name}_at_kinks", ops_, fn, ((6, 8),), _kinks, torch=twin, exact=False)
+      for name, ops_, fn, twin in [
+          ("relu", ("ReLU",), F.relu, lambda a: TF().relu(a)),
+          ("leaky_relu", ("LeakyReLU",), F.leaky_relu, lambda a: TF().leaky_relu(a)),
+          ("elu", ("ELU",), F.elu, lambda a: TF().elu(a)),
+          ("celu", ("ELU",), lambda a: F.celu(a, 2.0), lambda a: TF().celu(a, 2.0)),
+          ("selu", ("ELU",), F.selu, lambda a: TF().selu(a)),
+          ("hardtanh", ("Hardtanh",), F.hardtanh, lambda a: TF().hardtanh(a)),
+          ("relu6", ("Hardtanh",), F.relu6, lambda a: TF().relu6(a)),
+          ("hardsigmoid", ("Hardtanh",), F.hardsigmoid, lambda a: TF().hardsigmoid(a)),
+          ("hardswish", ("Hardswish",), F.hardswish, lambda a: TF().hardswish(a)),
+          ("softshrink", ("Where",), F.softshrink, lambda a: TF().softshrink(a)),
+          ("hardshrink", ("Where",), F.hardshrink, lambda a: TF().hardshrink(a)),
+          ("threshold", ("Where",), lambda a: F.threshold(a, 1.0, 5.0),
+           lambda a: TF().threshold(a, 1.0, 5.0)),
+          ("softplus", ("Softplus",), lambda a: F.softplus(a, 2.0, 3.0),
+           lambda a: TF().softplus(a, 2.0, 3.0)),
+          ("softsign", ("Abs",), F.softsign, lambda a: TF().softsign(a)),
+          ("prelu", ("Where",), lambda a: F.prelu(a, cr.tensor([0.25])),
+           lambda a: TF().prelu(a, T().tensor([0.25]))),
+      ]),
+    # normalisation
+    Case("layer_norm", ("LayerNorm",), lambda x, w, b: F.layer_norm(x, (4,), w, b),
+         ((3, 4), (4,), (4,)), torch=lambda x, w, b: TF().layer_norm(x, (4,), w, b)),
+    Case("layer_norm_2d_weight_only", ("LayerNorm",), lambda x, w: F.layer_norm(x, (3, 4), w),
+         ((2, 3, 4), (3, 4)), torch=lambda x, w: TF().layer_norm(x, (3, 4), w)),
+    Case("layer_norm_no_affine", ("LayerNorm",), lambda x: F.layer_norm(x, [5], eps=1e-3),
+         ((2, 3, 5),), torch=lambda x: TF().layer_norm(x, [5], eps=1e-3)),
+    Case("group_norm", ("LayerNorm", "Mul", "Add"), lambda x, w, b: F.group_norm(x, 2, w, b),
+         ((2, 4, 3, 2), (4,), (4,)), torch=lambda x, w, b: TF().group_norm(x, 2, w, b)),
+    Case("rms_norm", ("Mul", "Mean", "Rsqrt"), lambda x, w: F.rms_norm(x, (4,), w),
+         ((3, 4), (4,)), torch=lambda x, w: TF().rms_norm(x, (4,), w)),
+    Case("rms_norm_eps", ("Mul", "Mean", "Rsqrt"), lambda x: F.rms_norm(x, (2, 3), eps=1e-3),
+         ((2, 2, 3),), torch=lambda x: TF().rms_norm(x, (2, 3), eps=1e-3)),
+    # embedding: repeated indices accumulate; padding_idx and scale_grad_by_freq change the
+    # gradient on purpose, so those two are checked against PyTorch only
+    Case("embedding", ("Embedding",), lambda w: F.embedding(cr.tensor(TOKENS), w), ((5, 3),),
+         torch=lambda w: TF().embedding(T().tensor(TOKENS), w)),
+    Case("embedding_padding_idx", ("Embedding",),
+         lambda w: F.embedding(cr.tensor(TOKENS), w, padding_idx=4), ((5, 3),),
+         torch=lambda w: TF().embedding(T().tensor(TOKENS), w, padding_idx=4),
+         exact=False),  # the padding row's gradient is 0 by definition, not the derivative
+    Case("embedding_scale_grad_by_freq", ("Embedding",),
+         lambda w: F.embedding(TOKENS, w, scale_grad_by_freq=True), ((5, 3),),
+         torch=lambda w: TF().embedding(T().tensor(TOKENS), w, scale_grad_by_freq=True),
+         exact=False),  # a rescaled gradient by definition
+]  # fmt: skip

@@ -140,3 +140,11 @@ def test_grad_modes() -> None:
 
     assert not bare(x).requires_grad and not called(x).requires_grad
     assert cr.is_grad_enabled()
+
+
+def test_gradcheck_of_a_non_contiguous_input_leaves_it_untouched() -> None:
+    base = np.random.default_rng(0).random((2, 6, 4))
+    x = base[:, :3]  # strided: a flat view of it would be a copy
+    before = x.copy()
+    assert cr.gradcheck(lambda a: a * 2, [x]).passed
+    np.testing.assert_array_equal(x, before)

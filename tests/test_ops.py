@@ -60,7 +60,15 @@ def test_every_op_has_a_case() -> None:
 
 
 # Convolution-family ops have their own gradchecks over strides and paddings in test_conv.py.
-CONV_OPS_TESTED_ELSEWHERE = {"Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm", "BatchNormEval"}
+CONV_OPS_TESTED_ELSEWHERE = {
+    "Conv2d",
+    "ConvTranspose2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "AdaptiveMaxPool2d",  # tests/nn/test_pooling.py
+    "BatchNorm",
+    "BatchNormEval",
+}
 
 
 @settings(max_examples=40, deadline=None)

@@ -1718,14 +1718,7 @@ CASES = [
     ),
     pytest.param(TENSOR_CONSTRUCTOR, id="tensor_constructor"),
     pytest.param(EMPTY_CAT_2D, id="empty_cat_2d"),
-    pytest.param(
-        SCHEDULER_LAST_LR,
-        id="scheduler_last_lr",
-        marks=_xfail(
-            "LRScheduler.get_last_lr() reads the group's current lr; PyTorch returns the lr that "
-            "the scheduler's last step() set"
-        ),
-    ),
+    pytest.param(SCHEDULER_LAST_LR, id="scheduler_last_lr"),
     pytest.param(RUNTIME_ERRORS, id="runtime_errors"),
     pytest.param(
         TENSOR_REPR,
@@ -1740,35 +1733,10 @@ CASES = [
     # Each marker names the chainrule bug or gap; remove it once chainrule is fixed.
     pytest.param(MODEL_TO_DEVICE, id="model_to_device"),
     pytest.param(ZERO_GRAD_SET_TO_NONE, id="zero_grad_set_to_none"),
-    pytest.param(
-        MODULE_APPLY_INIT,
-        id="module_apply_init",
-        marks=_xfail("nn.Module has no apply(fn) and no requires_grad_()"),
-    ),
-    pytest.param(
-        STATE_DICT,
-        id="state_dict",
-        marks=_xfail(
-            "Module.state_dict() holds NumPy arrays, not tensors: v.clone() raises "
-            "AttributeError: 'numpy.ndarray' object has no attribute 'clone'"
-        ),
-    ),
-    pytest.param(
-        SAVE_LOAD_STATE_DICT,
-        id="save_load_state_dict",
-        marks=_xfail(
-            "torch.save accepts only a chainrule.nn model (FormatError: cannot save a dict), so "
-            "torch.save(model.state_dict(), path) / load_state_dict(torch.load(path)) fail"
-        ),
-    ),
-    pytest.param(
-        BATCHNORM_BUFFERS,
-        id="batchnorm_buffers",
-        marks=_xfail(
-            "BatchNorm running_mean/running_var are NumPy arrays, not tensors (.numpy() and "
-            ".clone() fail); no num_batches_tracked buffer"
-        ),
-    ),
+    pytest.param(MODULE_APPLY_INIT, id="module_apply_init"),
+    pytest.param(STATE_DICT, id="state_dict"),
+    pytest.param(SAVE_LOAD_STATE_DICT, id="save_load_state_dict"),
+    pytest.param(BATCHNORM_BUFFERS, id="batchnorm_buffers"),
     # ---- XFAIL, Tensor and autograd API that chainrule lacks.
     # Each marker names the chainrule bug or gap; remove it once chainrule is fixed.
     pytest.param(FLIP_DIMS_KEYWORD, id="flip_dims_keyword"),
@@ -1787,18 +1755,8 @@ CASES = [
     # Each marker names the chainrule bug or gap; remove it once chainrule is fixed.
     pytest.param(MNIST_TEST_LOOP, id="mnist_test_loop"),
     pytest.param(ONE_HOT, id="one_hot"),
-    pytest.param(
-        RELU_INPLACE,
-        id="relu_inplace",
-        marks=_xfail("nn.ReLU(inplace=True) and F.relu(x, inplace=True) are refused (TypeError)"),
-    ),
-    pytest.param(
-        CLIP_GRAD_NORM,
-        id="clip_grad_norm",
-        marks=_xfail(
-            "no torch.nn.utils: clip_grad_norm_ exists only as chainrule.optim.clip_grad_norm_"
-        ),
-    ),
+    pytest.param(RELU_INPLACE, id="relu_inplace"),
+    pytest.param(CLIP_GRAD_NORM, id="clip_grad_norm"),
 ]
 SNIPPETS = {case.id: case.values[0] for case in CASES}
 

@@ -94,6 +94,7 @@ class Spec:
 # - clamp saves masks of its input, amax saves the winners' shares: PyTorch saves the input
 #   (and amax its result);
 # - prod saves its input only: PyTorch also saves the result;
+# - cumprod of a 0-d tensor is a copy, which saves nothing: PyTorch's saves its input;
 # - pow with a tensor exponent saves its result only when the exponent needs a gradient:
 #   PyTorch always saves it;
 # - std (a composite here) does not save its input: PyTorch's std saves it;
@@ -1243,7 +1244,13 @@ SPECS_LIST: list[Spec] = [
     Spec("softmax", draw_dim_only(), lambda L, x, dim: x.softmax(dim), saves_out=True),
     Spec("log_softmax", draw_dim_only(), lambda L, x, dim: x.log_softmax(dim), saves_out=True),
     Spec("cumsum", draw_dim_only(sum_ok), lambda L, x, dim: x.cumsum(dim)),
-    Spec("cumprod", draw_dim_only(cumprod_ok), lambda L, x, dim: x.cumprod(dim), saves_out=True),
+    Spec(
+        "cumprod",
+        draw_dim_only(cumprod_ok),
+        lambda L, x, dim: x.cumprod(dim),
+        saves_out=True,
+        torch_saves=("in0",),
+    ),
     Spec("maximum", draw_apart_pair, lambda L, a, b: L.maximum(a, b)),
     Spec("minimum", draw_apart_pair, lambda L, a, b: L.minimum(a, b)),
     # ---- indexing and joining

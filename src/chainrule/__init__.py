@@ -7,7 +7,7 @@ backward), then up the stack: ``functional``, ``nn``, ``optim``, ``data``, ``tra
 creation, math functions, dtypes, devices, grad modes); docs/pytorch.md lists what differs.
 """
 
-from . import autograd, functional, nn, optim
+from . import autograd, functional, nn, optim, utils
 from .creation import (
     BoolTensor,
     ByteTensor,
@@ -633,6 +633,7 @@ __all__ = [
     "unflatten",
     "unique",
     "unsqueeze",
+    "utils",
     "var",
     "var_mean",
     "vsplit",

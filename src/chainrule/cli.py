@@ -69,6 +69,7 @@ def _add_data_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .models import ACTIVATIONS
     from .nn.init import INIT_SCHEMES
     from .train.recipes import MODELS
 
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_flags(train)
     train.add_argument("--model", choices=MODELS)
     train.add_argument("--hidden", type=_int_list, help="hidden widths, e.g. 512,256")
-    train.add_argument("--activation", choices=("relu", "sigmoid", "tanh"))
+    train.add_argument("--activation", choices=sorted(ACTIVATIONS))
     train.add_argument("--init", choices=INIT_SCHEMES)
     train.add_argument("--optimizer", choices=("sgd", "adam"))
     train.add_argument("--lr", type=float)
@@ -131,19 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-TRAIN_KEYS = (
-    "dataset", "data_dir", "model", "hidden", "activation", "init", "optimizer", "lr",
-    "momentum", "nesterov", "batch_size", "epochs", "weight_decay", "l1", "dropout", "clip_norm",
-    "lr_step", "lr_gamma", "val_split", "early_stopping", "seed",
-)  # fmt: skip
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from .fileio import atomic_write_json
     from .serialization import save
-    from .train.recipes import train_run
+    from .train.recipes import BASE_CONFIG, train_run
 
-    overrides = {key: getattr(args, key) for key in TRAIN_KEYS}
+    overrides = {key: getattr(args, key) for key in BASE_CONFIG}
     out = Path(args.out) if args.out else None
     # ---- checkpoints, resume and the non-finite guard
     from .errors import TrainingInterrupted
@@ -253,30 +247,16 @@ def _resume_settings(
 def _saved_settings(metadata: Any, path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Check the settings read from a checkpoint: known keys, each of its default's type."""
     from .errors import FormatError
-    from .train.recipes import BASE_CONFIG
+    from .train.recipes import check_saved_config
 
     config = metadata.get("config") if isinstance(metadata, dict) else None
     options = metadata.get("options", {}) if isinstance(metadata, dict) else None
     if not isinstance(config, dict) or not isinstance(options, dict):
         raise FormatError(f"{path} holds no run settings (not written by chainrule train)")
-    unknown = sorted(set(config) - set(BASE_CONFIG))
-    if unknown:
-        raise FormatError(f"{path}: saved settings {unknown} are not chainrule train's")
-    for key, value in config.items():
-        default = BASE_CONFIG[key]
-        if isinstance(default, bool):
-            ok = isinstance(value, bool)
-        elif isinstance(default, int | float):
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        elif isinstance(default, list):
-            ok = isinstance(value, list) and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value
-            )
-        else:
-            scalars = value if isinstance(value, list) else [value]
-            ok = all(v is None or isinstance(v, str | int | float) for v in scalars)
-        if not ok:
-            raise FormatError(f"{path}: saved setting {key!r} = {value!r} is not valid")
+    try:
+        check_saved_config(config)
+    except ConfigError as exc:
+        raise FormatError(f"{path}: {exc}") from None
     every = options.get("checkpoint_every")
     if every is not None and every != "epoch" and not isinstance(every, int):
         raise FormatError(f"{path}: saved checkpoint_every {every!r} is not valid")
@@ -338,12 +318,13 @@ def _add_insight_train_flags(train: argparse.ArgumentParser) -> None:
 
 
 def _add_insight_commands(commands: Any) -> None:
+    from .models import ACTIVATIONS
     from .train.recipes import DATASETS
 
     explain = commands.add_parser(
         "explain", help="forward and backward tables of the chain rule, with real numbers"
     )
-    explain.add_argument("--activation", choices=("sigmoid", "relu", "tanh"), default="sigmoid")
+    explain.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid")
     explain.add_argument("--lr", type=float, default=0.1, help="learning rate of the one step")
     explain.add_argument("--seed", type=int, default=0, help="draws the worked example's weights")
     explain.add_argument("--model", metavar="PATH", help="a model file from train --out")

@@ -96,7 +96,10 @@ def gradcheck(
     for i, x in enumerate(inputs):
         data = x.array if isinstance(x, Tensor) else np.asarray(x)
         if data.dtype.kind == "f":
-            t = Tensor(data, requires_grad=check_inputs, dtype=np.float64)
+            # A private C-ordered copy: the caller's array is never written.
+            t = Tensor(
+                np.array(data, dtype=np.float64), requires_grad=check_inputs, dtype=np.float64
+            )
             if check_inputs:
                 checked[f"input {i}" if len(inputs) > 1 else "input"] = t
             args.append(t)
@@ -120,21 +123,22 @@ def gradcheck(
         counts: dict[str, int] = {}
         for name, t in checked.items():
             analytic = np.zeros(t.shape) if t.grad is None else t.grad.array
-            flat = t.array.reshape(-1)  # a view: perturbing it perturbs the tensor
-            positions = np.arange(flat.size)
-            if max_elements is not None and flat.size > max_elements:
-                positions = rng.choice(flat.size, size=max_elements, replace=False)
+            size = t.array.size
+            positions = np.arange(size)
+            if max_elements is not None and size > max_elements:
+                positions = rng.choice(size, size=max_elements, replace=False)
             worst = 0.0
             with no_grad():
                 for k in positions:
-                    original = flat[k]
-                    flat[k] = original + eps
+                    at = np.unravel_index(k, t.shape)  # works for any strides, unlike a flat view
+                    original = t.array[at]
+                    t.array[at] = original + eps
                     plus = float(np.sum(evaluate().array * direction))
-                    flat[k] = original - eps
+                    t.array[at] = original - eps
                     minus = float(np.sum(evaluate().array * direction))
-                    flat[k] = original
+                    t.array[at] = original
                     numeric = (plus - minus) / (2 * eps)
-                    a = float(analytic.reshape(-1)[k])
+                    a = float(analytic[at])
                     worst = max(worst, abs(a - numeric) / max(abs(a), abs(numeric), atol))
             errors[name], counts[name] = worst, len(positions)
     finally:

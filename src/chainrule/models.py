@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from . import nn
 from .errors import ConfigError
 
-ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+
+def activation_name(cls: type[nn.Module]) -> str:
+    """The name the CLI and the tables use for an activation: ReLU -> 'relu', LeakyReLU ->
+    'leaky_relu'."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z][a-z])", "_", cls.__name__).lower()
+
+
+def _elementwise_activations() -> dict[str, type[nn.Module]]:
+    """Every class of chainrule.nn.activation that maps each value on its own with no weights
+    and no required argument (the softmax family and GLU mix values; PReLU learns a slope)."""
+    out: dict[str, type[nn.Module]] = {}
+    for name in nn.__all__:
+        cls = getattr(nn, name)
+        if not (isinstance(cls, type) and cls.__module__ == "chainrule.nn.activation"):
+            continue
+        try:
+            layer = cls()
+        except TypeError:
+            continue  # a required argument (Threshold's threshold and value)
+        if "dim" not in layer.config() and "Softmax" not in name and not layer._parameters:
+            out[activation_name(cls)] = cls
+    return out
+
+
+ACTIVATIONS = _elementwise_activations()
 
 
 def build_mlp(

@@ -63,7 +63,8 @@ def test_trace_layer_and_top_neurons(rng: np.random.Generator) -> None:
     assert len(rows) == 10
     magnitudes = [abs(r["a"]) for r in rows]
     assert magnitudes == sorted(magnitudes, reverse=True)
-    assert magnitudes[0] == pytest.approx(float(np.max(np.maximum(x @ layer.weight.numpy().T, 0))))
+    z = x @ layer.weight.numpy().T + layer.bias.numpy()
+    assert magnitudes[0] == pytest.approx(float(np.max(np.maximum(z, 0))))
     table = tracer.forward_table(top=10)
     assert table.startswith("inputs x: 50 values") and len(table.splitlines()) == 13
     # L = Σ a: dL/da = 1, so dL/dw of a live unit is x itself.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,18 +28,21 @@ def test_conv2d_layer_shapes_and_repr() -> None:
         "Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), bias=False)"
     )
     assert nn.Conv2d(1, 4, 3, bias=False).bias is None
-    assert layer.config() == {
+    assert layer.config() == {  # the constructor's arguments as given, defaults included
         "in_channels": 3,
         "out_channels": 8,
         "kernel_size": [3, 5],
-        "stride": [2, 2],
+        "stride": 2,
         "padding": [1, 2],
+        "dilation": 1,
+        "groups": 1,
         "bias": True,
+        "padding_mode": "zeros",
     }
 
 
 def test_conv2d_he_init_uses_receptive_field() -> None:
-    layer = nn.Conv2d(16, 32, 3)
+    layer = nn.Conv2d(16, 32, 3, init="he")
     bound = np.sqrt(6 / (16 * 9))  # He uniform: √3 · √2/√fan_in
     assert np.abs(layer.weight.numpy()).max() <= bound
     assert np.abs(layer.weight.numpy()).max() > 0.9 * bound
@@ -47,11 +51,16 @@ def test_conv2d_he_init_uses_receptive_field() -> None:
 
 def test_pooling_layers() -> None:
     pool = nn.MaxPool2d(2)
-    assert repr(pool) == "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))"
+    assert (
+        repr(pool) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    )
     assert nn.AvgPool2d(3, 2, 1).config() == {
-        "kernel_size": [3, 3],
-        "stride": [2, 2],
-        "padding": [1, 1],
+        "kernel_size": 3,
+        "stride": 2,
+        "padding": 1,
+        "ceil_mode": False,
+        "count_include_pad": True,
+        "divisor_override": None,
     }
     x = cr.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
     np.testing.assert_array_equal(pool(x).numpy()[0, 0], [[5, 7], [13, 15]])
@@ -61,16 +70,29 @@ def test_pooling_layers() -> None:
 
 
 def test_layers_are_registered_for_model_files() -> None:
-    for name in ("Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d"):
+    names = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "BatchNorm1d"]
+    names += ["BatchNorm2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d"]
+    names += ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+    names += ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+    names += ["PixelShuffle", "PixelUnshuffle"]
+    for name in names:
         assert LAYER_TYPES[name] is getattr(nn, name)
 
 
 # ---------------------------------------------------------------------------- batch norm
 def test_batch_norm_layer_state_and_modes(rng: np.random.Generator) -> None:
     layer = nn.BatchNorm2d(3)
-    assert repr(layer) == "BatchNorm2d(3, eps=1e-05, momentum=0.1)"
+    assert repr(layer) == (
+        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    )
     assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
-    assert list(layer.state_dict()) == ["weight", "bias", "running_mean", "running_var"]
+    assert list(layer.state_dict()) == [  # PyTorch's keys
+        "weight",
+        "bias",
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+    ]
     x = (rng.standard_normal((4, 3, 5, 5)) * 2 + 3).astype(np.float32)
     out = layer(cr.tensor(x)).numpy()
     np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-5)
@@ -81,9 +103,9 @@ def test_batch_norm_layer_state_and_modes(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(layer.running_var, 0.9 + 0.1 * unbiased, rtol=1e-5)
     assert layer.running_mean.dtype == np.float32
     layer.eval()
-    before = layer.running_mean.copy()
+    before = layer.running_mean.numpy().copy()
     expected = (x - before[None, :, None, None]) / np.sqrt(
-        layer.running_var[None, :, None, None] + 1e-5
+        layer.running_var.numpy()[None, :, None, None] + 1e-5
     )
     np.testing.assert_allclose(layer(cr.tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(layer.running_mean, before)  # eval leaves the statistics
@@ -141,7 +163,8 @@ def test_cnn_bad_input_names_the_layer() -> None:
     with pytest.raises(ShapeError) as info:
         model[1](cr.tensor(np.zeros((28, 28, 1))))
     assert str(info.value) == (
-        "Conv2d(1 -> 32, kernel 3x3) expects input (N, 1, H, W), got (28, 28, 1)"
+        "Conv2d(1 -> 32, kernel 3x3) expects 1 input channels, got 28 in input of shape "
+        "(28, 28, 1) (channels last? the layout is channels first, as PyTorch's)"
     )
     with pytest.raises(ShapeError) as info:
         model(cr.tensor(np.zeros((28, 28, 1))))
@@ -191,3 +214,173 @@ def test_float32_through_a_cnn_step(rng: np.random.Generator) -> None:
     F.cross_entropy(out, np.array([0, 1, 2, 3])).backward()
     assert out.dtype == np.float32
     assert all(p.grad is not None and p.grad.dtype == np.float32 for p in model.parameters())
+
+
+# ---------------------------------------------------------------------------- conv layers
+def layer_twin(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], shape: Any) -> None:
+    """Our layer with PyTorch's state_dict loaded: repr, attributes, output and the gradients
+    of input, weight and bias, in float32 and float64."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    theirs = getattr(torch.nn, name)(*args, **kwargs)
+    ours = getattr(nn, name)(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    for attribute in ("kernel_size", "stride", "padding", "dilation", "groups", "output_padding"):
+        assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
+    state = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in state.items()
+    }
+    ours.load_state_dict(state)
+    for dtype, tolerance in ((np.float32, {"rtol": 1e-4, "atol": 1e-5}), (np.float64, {})):
+        if dtype == np.float64:
+            ours, theirs = ours.double(), theirs.double()
+        x = rng.standard_normal(shape).astype(dtype)
+        xs, xt = cr.tensor(x, dtype=dtype, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, expected = ours(xs), theirs(xt)
+        assert out.dtype == dtype
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), **tolerance)
+        grad = rng.standard_normal(out.shape).astype(dtype)
+        out.backward(grad)
+        expected.backward(torch.tensor(grad))
+        np.testing.assert_allclose(xs.grad, xt.grad.numpy(), **tolerance)
+        for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
+            np.testing.assert_allclose(p.grad, q.grad.numpy(), **tolerance)
+        ours.zero_grad()
+        theirs.zero_grad()
+
+
+CONV_LAYERS = [
+    ("Conv2d", (3, 4, 3), {}, (2, 3, 7, 6)),
+    ("Conv2d", (4, 6, (3, 2)), {"stride": 2, "padding": (1, 2), "dilation": (1, 2)}, (2, 4, 9, 8)),
+    ("Conv2d", (4, 6, 3), {"padding": "same", "groups": 2, "bias": False}, (2, 4, 7, 6)),
+    ("Conv2d", (3, 6, 3), {"groups": 3, "padding": 1}, (2, 3, 6, 6)),  # depthwise
+    ("Conv2d", (3, 4, 4), {"padding": "same", "dilation": 2}, (2, 3, 9, 8)),
+    ("Conv2d", (2, 3, 3), {"padding": "valid"}, (2, 2, 5, 5)),
+    ("Conv2d", (3, 4, 3), {}, (3, 7, 6)),  # one unbatched image
+    ("Conv1d", (3, 4, 3), {"stride": 2, "padding": 1}, (2, 3, 11)),
+    ("Conv1d", (4, 4, 4), {"padding": "same", "groups": 4, "dilation": 2}, (2, 4, 10)),
+    ("Conv1d", (3, 5, 2), {}, (3, 8)),
+    ("ConvTranspose2d", (4, 6, 3), {"stride": 2, "padding": 1, "output_padding": 1}, (2, 4, 4, 5)),
+    ("ConvTranspose2d", (4, 6, (2, 3)), {"groups": 2, "dilation": 2, "bias": False}, (2, 4, 3, 3)),
+    ("ConvTranspose1d", (3, 4, 3), {"stride": 3, "padding": 1, "output_padding": 2}, (2, 3, 5)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # PyTorch's note
+@pytest.mark.parametrize(("name", "args", "kwargs", "shape"), CONV_LAYERS)
+def test_conv_layers_match_pytorch(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], shape: Any
+) -> None:
+    layer_twin(name, args, kwargs, shape)
+
+
+@pytest.mark.parametrize("padding_mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs", "shape"),
+    [
+        ("Conv2d", (3, 4, 3), {"padding": 1}, (2, 3, 6, 5)),
+        ("Conv2d", (3, 4, (3, 2)), {"padding": (2, 1), "stride": 2}, (2, 3, 7, 6)),
+        ("Conv2d", (4, 4, 4), {"padding": "same", "groups": 2}, (2, 4, 6, 7)),
+        ("Conv1d", (3, 2, 5), {"padding": "same", "dilation": 1}, (2, 3, 9)),
+    ],
+)
+def test_conv_padding_modes_match_pytorch(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], shape: Any, padding_mode: str
+) -> None:
+    layer_twin(name, args, {**kwargs, "padding_mode": padding_mode}, shape)
+
+
+def test_conv_layer_gradcheck(rng: np.random.Generator) -> None:
+    layers = [
+        nn.Conv2d(4, 4, 3, padding="same", groups=2, padding_mode="reflect", dilation=(1, 2)),
+        nn.Conv1d(2, 3, 3, stride=2, padding=1, padding_mode="circular"),
+        nn.ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2),
+        nn.ConvTranspose1d(2, 3, 2, stride=2),
+    ]
+    inputs = [(2, 4, 5, 6), (2, 2, 7), (1, 2, 3, 3), (2, 2, 4)]
+    for layer, shape in zip(layers, inputs, strict=True):
+        result = cr.gradcheck(layer, [rng.standard_normal(shape)], max_elements=30)
+        assert result.passed, f"{layer}: {result}"
+        assert {"weight", "bias"} <= {name.split(" ")[-1] for name in result.errors}
+
+
+def test_conv_default_init_is_pytorchs() -> None:
+    """kaiming_uniform_(a=√5) gives U(±1/√fan_in) for the weight; the bias is U(±1/√fan_in);
+    fan_in = weight.shape[1]·kernel positions (in/groups for a conv, out/groups transposed)."""
+    cases = [
+        (nn.Conv2d(16, 32, 3), 16 * 9),
+        (nn.Conv2d(16, 32, 3, groups=4), 4 * 9),
+        (nn.Conv1d(8, 64, 5), 8 * 5),
+        (nn.ConvTranspose2d(16, 8, 3, groups=2), 4 * 9),
+    ]
+    for layer, fan_in in cases:
+        bound = 1 / np.sqrt(fan_in)
+        for p in (layer.weight.numpy(), layer.bias.numpy()):
+            assert p.dtype == np.float32
+            assert np.abs(p).max() <= bound and np.abs(p).max() > 0.8 * bound
+        assert abs(layer.weight.numpy().std() - bound / np.sqrt(3)) < 0.1 * bound
+    assert nn.Conv2d(2, 2, 3, dtype=np.float64).weight.dtype == np.float64
+
+
+def test_conv_transpose_output_size(rng: np.random.Generator) -> None:
+    torch = pytest.importorskip("torch")
+    ours, theirs = (
+        nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1),
+        torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1),
+    )
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = rng.standard_normal((1, 2, 4, 4)).astype(np.float32)
+    for size in [(7, 7), (8, 7), [1, 3, 8, 8]]:
+        out = ours(cr.tensor(x), output_size=size)
+        expected = theirs(torch.tensor(x), output_size=size)
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ShapeError, match=r"requested output size \[9, 7\] is not possible"):
+        ours(cr.tensor(x), output_size=(9, 7))
+
+
+def test_conv_layer_argument_errors() -> None:
+    with pytest.raises(ValueError) as info:
+        nn.Conv2d(3, 4, 3, groups=2)
+    assert str(info.value) == (
+        "Conv2d: in_channels must be divisible by groups, got in_channels=3 and groups=2"
+    )
+    with pytest.raises(ValueError, match="out_channels must be divisible by groups"):
+        nn.ConvTranspose1d(4, 3, 3, groups=2)
+    with pytest.raises(ValueError, match="groups must be a positive integer, got 0"):
+        nn.Conv1d(4, 4, 3, groups=0)
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
+        nn.Conv2d(3, 4, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="invalid padding string 'full'"):
+        nn.Conv2d(3, 4, 3, padding="full")
+    with pytest.raises(ValueError, match="padding_mode must be one of zeros, reflect"):
+        nn.Conv2d(3, 4, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match='Only "zeros" padding mode is supported for ConvTr'):
+        nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="kernel_size must be an int or a pair of ints"):
+        nn.Conv2d(3, 4, (3, 3, 3))
+    layer = nn.Conv2d(3, 8, 3, groups=1)
+    with pytest.raises(ShapeError) as shape_info:
+        layer(cr.tensor(np.zeros((2, 4, 8, 8))))
+    assert str(shape_info.value) == (
+        "Conv2d(3 -> 8, kernel 3x3) expects 3 input channels, got 4 in input of shape (2, 4, 8, 8)"
+    )
+    with pytest.raises(ShapeError, match=r"Conv1d\(2 -> 2, kernel 3\) expects input \(N, 2, L\)"):
+        nn.Conv1d(2, 2, 3)(cr.tensor(np.zeros((1, 2, 3, 3))))
+
+
+@pytest.mark.parametrize("padding", [2, "same"])
+def test_conv_model_file_round_trip(padding: Any, tmp_path: Path, rng: np.random.Generator) -> None:
+    model = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=padding, dilation=2, groups=2, padding_mode="reflect"),
+        nn.MaxPool2d(3, 2, 1, ceil_mode=True),
+        nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1),
+        nn.AdaptiveAvgPool2d((3, None)),
+        nn.Upsample(scale_factor=2, mode="bilinear"),
+    )
+    x = rng.random((2, 2, 7, 7)).astype(np.float32)
+    expected = model(cr.tensor(x)).numpy()
+    save(model, tmp_path / "conv.npz")
+    loaded = load(tmp_path / "conv.npz")
+    assert repr(loaded) == repr(model)
+    np.testing.assert_array_equal(loaded(cr.tensor(x)).numpy(), expected)

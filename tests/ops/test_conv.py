@@ -123,12 +123,18 @@ def test_first_layer_skips_input_gradient(rng: np.random.Generator) -> None:
 
 
 # ---------------------------------------------------------------------------- errors
-def test_conv2d_rejects_3d_input() -> None:
+def test_conv2d_rejects_input_of_the_wrong_rank() -> None:
     weight = cr.tensor(np.zeros((32, 1, 3, 3)))
     with pytest.raises(ShapeError) as info:
+        F.conv2d(cr.tensor(np.zeros((28, 28))), weight)
+    assert str(info.value) == (
+        "Conv2d(1 -> 32, kernel 3x3) expects input (N, 1, H, W) or (1, H, W), got (28, 28)"
+    )
+    with pytest.raises(ShapeError) as info:  # 3-d is one image, (C, H, W), as in PyTorch
         F.conv2d(cr.tensor(np.zeros((28, 28, 1))), weight)
     assert str(info.value) == (
-        "Conv2d(1 -> 32, kernel 3x3) expects input (N, 1, H, W), got (28, 28, 1)"
+        "Conv2d(1 -> 32, kernel 3x3) expects 1 input channels, got 28 in input of shape "
+        "(28, 28, 1) (channels last? the layout is channels first, as PyTorch's)"
     )
 
 
@@ -258,3 +264,257 @@ def test_batch_norm_matches_pytorch(shape: tuple[int, ...], rng: np.random.Gener
         torch.tensor(x), torch_mean, torch_var, *theirs, training=False
     )
     assert_close(out.numpy(), expected)
+
+
+# ---------------------------------------------------------------------------- conv options
+def twin(ours_fn: Any, theirs_fn: Any, arrays: list[np.ndarray], rng: np.random.Generator) -> None:
+    """Outputs and every input's gradient against PyTorch's, in the arrays' dtype."""
+    torch = pytest.importorskip("torch")
+    tolerance = {"rtol": 1e-4, "atol": 1e-5} if arrays[0].dtype == np.float32 else {"rtol": 1e-10}
+    ours = [cr.tensor(a, dtype=a.dtype, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, expected = ours_fn(*ours), theirs_fn(*theirs)
+    assert out.dtype == arrays[0].dtype
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), **tolerance)
+    grad = rng.standard_normal(out.shape).astype(arrays[0].dtype)
+    out.backward(grad)
+    expected.backward(torch.tensor(grad))
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.grad.dtype == arrays[0].dtype
+        np.testing.assert_allclose(a.grad, b.grad.numpy(), **tolerance)
+
+
+# (input, weight, stride, padding, dilation, groups): 'same' with odd and even kernels (an even
+# one is padded one more at the bottom and right), 'valid', dilation, groups, depthwise, one
+# unbatched image.
+CONV2D_OPTIONS = [
+    ((2, 3, 7, 6), (4, 3, 3, 3), 1, "same", 1, 1),
+    ((2, 3, 7, 6), (4, 3, 4, 2), 1, "same", 1, 1),
+    ((2, 2, 8, 7), (3, 2, 3, 2), 1, "same", (2, 3), 1),
+    ((2, 3, 7, 6), (4, 3, 3, 3), 1, "valid", 1, 1),
+    ((2, 3, 9, 8), (4, 3, 3, 2), (2, 1), (1, 2), (2, 1), 1),
+    ((2, 4, 7, 6), (6, 2, 3, 3), 2, 1, 1, 2),
+    ((2, 3, 6, 7), (6, 1, 3, 3), 1, 1, 1, 3),  # depthwise, channel multiplier 2
+    ((1, 4, 9, 9), (4, 1, 2, 3), 3, 2, 2, 4),
+    ((3, 6, 5), (4, 3, 3, 3), 1, 1, 1, 1),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # PyTorch's note
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("x", "w", "stride", "padding", "dilation", "groups"), CONV2D_OPTIONS)
+def test_conv2d_options_match_pytorch(
+    x: Any, w: Any, stride: Any, padding: Any, dilation: Any, groups: int, dtype: Any, rng: Any
+) -> None:
+    torch = pytest.importorskip("torch")
+    arrays = [rng.standard_normal(s).astype(dtype) for s in (x, w, (w[0],))]
+    twin(
+        lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups),
+        arrays,
+        rng,
+    )
+
+
+@pytest.mark.parametrize(("x", "w", "stride", "padding", "dilation", "groups"), CONV2D_OPTIONS)
+def test_conv2d_options_gradcheck(
+    x: Any, w: Any, stride: Any, padding: Any, dilation: Any, groups: int, rng: Any
+) -> None:
+    arrays = [rng.standard_normal(s) for s in (x, w, (w[0],))]
+    result = cr.gradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+        arrays,
+        max_elements=30,
+    )
+    assert result.passed, str(result)
+
+
+# (input, weight, stride, padding, dilation, groups)
+CONV1D_OPTIONS = [
+    ((2, 3, 9), (4, 3, 3), 1, 0, 1, 1),
+    ((2, 4, 11), (6, 2, 3), 2, 1, 2, 2),
+    ((2, 3, 8), (5, 3, 4), 1, "same", 1, 1),
+    ((2, 3, 8), (3, 1, 3), 1, "same", 3, 3),
+    ((3, 10), (2, 3, 2), (3,), (1,), (2,), 1),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("x", "w", "stride", "padding", "dilation", "groups"), CONV1D_OPTIONS)
+def test_conv1d_matches_pytorch(
+    x: Any, w: Any, stride: Any, padding: Any, dilation: Any, groups: int, dtype: Any, rng: Any
+) -> None:
+    torch = pytest.importorskip("torch")
+    arrays = [rng.standard_normal(s).astype(dtype) for s in (x, w, (w[0],))]
+    twin(
+        lambda x, w, b: F.conv1d(x, w, b, stride, padding, dilation, groups),
+        lambda x, w, b: torch.nn.functional.conv1d(x, w, b, stride, padding, dilation, groups),
+        arrays,
+        rng,
+    )
+
+
+@pytest.mark.parametrize(("x", "w", "stride", "padding", "dilation", "groups"), CONV1D_OPTIONS)
+def test_conv1d_gradcheck(
+    x: Any, w: Any, stride: Any, padding: Any, dilation: Any, groups: int, rng: Any
+) -> None:
+    arrays = [rng.standard_normal(s) for s in (x, w, (w[0],))]
+    result = cr.gradcheck(
+        lambda x, w, b: F.conv1d(x, w, b, stride, padding, dilation, groups),
+        arrays,
+        max_elements=30,
+    )
+    assert result.passed, str(result)
+
+
+# (input, weight (C, K/groups, kh, kw), stride, padding, output_padding, groups, dilation)
+CONV_TRANSPOSE_OPTIONS = [
+    ((2, 3, 4, 5), (3, 2, 3, 3), 1, 0, 0, 1, 1),
+    ((2, 3, 4, 5), (3, 2, 3, 3), 2, 1, 1, 1, 1),
+    ((2, 4, 3, 4), (4, 3, 2, 3), (2, 3), (0, 1), (1, 2), 2, 1),
+    ((2, 2, 4, 3), (2, 2, 3, 2), 3, 2, 1, 1, 2),
+    ((1, 2, 5, 5), (2, 1, 3, 3), 1, 3, 0, 1, 1),  # padding beyond d·(k-1): the output is cropped
+    ((3, 4, 4), (3, 2, 3, 3), 2, 1, 0, 1, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("x", "w", "stride", "padding", "output_padding", "groups", "dilation"), CONV_TRANSPOSE_OPTIONS
+)
+def test_conv_transpose2d_matches_pytorch(
+    x: Any,
+    w: Any,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: int,
+    dilation: Any,
+    dtype: Any,
+    rng: Any,
+) -> None:
+    torch = pytest.importorskip("torch")
+    arrays = [rng.standard_normal(s).astype(dtype) for s in (x, w, (w[1] * groups,))]
+    args = (stride, padding, output_padding, groups, dilation)
+    twin(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, *args),
+        lambda x, w, b: torch.nn.functional.conv_transpose2d(x, w, b, *args),
+        arrays,
+        rng,
+    )
+
+
+@pytest.mark.parametrize(
+    ("x", "w", "stride", "padding", "output_padding", "groups", "dilation"),
+    CONV_TRANSPOSE_OPTIONS[:4],
+)
+def test_conv_transpose2d_gradcheck(
+    x: Any, w: Any, stride: Any, padding: Any, output_padding: Any, groups: int, dilation: Any,
+    rng: Any,
+) -> None:  # fmt: skip
+    arrays = [rng.standard_normal(s) for s in (x, w, (w[1] * groups,))]
+    args = (stride, padding, output_padding, groups, dilation)
+    result = cr.gradcheck(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, *args), arrays, max_elements=30
+    )
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_transpose1d_matches_pytorch(dtype: Any, rng: np.random.Generator) -> None:
+    torch = pytest.importorskip("torch")
+    arrays = [rng.standard_normal(s).astype(dtype) for s in ((2, 4, 7), (4, 3, 3), (6,))]
+    twin(
+        lambda x, w, b: F.conv_transpose1d(x, w, b, 2, 1, 1, 2, 1),
+        lambda x, w, b: torch.nn.functional.conv_transpose1d(x, w, b, 2, 1, 1, 2, 1),
+        arrays,
+        rng,
+    )
+    result = cr.gradcheck(
+        lambda x, w, b: F.conv_transpose1d(x, w, b, 2, 1, 1, 2, 2),
+        [a.astype(np.float64) for a in arrays],
+        max_elements=30,
+    )
+    assert result.passed, str(result)
+
+
+def test_conv_transpose_is_the_adjoint_of_conv(rng: np.random.Generator) -> None:
+    """<conv(x), y> = <x, conv_transpose(y)> for the same weight (no bias), groups included."""
+    x, weight = rng.standard_normal((2, 4, 9, 8)), rng.standard_normal((6, 2, 3, 2))
+    y = rng.standard_normal((2, 6, 5, 5))
+    x, weight, y = (cr.tensor(a, dtype=np.float64) for a in (x, weight, y))
+    forward = F.conv2d(x, weight, None, 2, 1, 1, 2).numpy()
+    adjoint = F.conv_transpose2d(y, weight, None, 2, 1, 0, 2).numpy()
+    assert forward.shape == y.shape and adjoint.shape == x.shape
+    np.testing.assert_allclose((forward * y.numpy()).sum(), (x.numpy() * adjoint).sum(), rtol=1e-12)
+
+
+def test_grouped_first_layer_skips_input_gradient(rng: np.random.Generator) -> None:
+    x = cr.tensor(rng.standard_normal((2, 4, 5, 5)))
+    weight = cr.tensor(rng.standard_normal((4, 1, 3, 3)), requires_grad=True)
+    F.conv2d(x, weight, None, 1, 1, 2, 4).sum().backward()
+    assert x.grad is None and weight.grad is not None
+
+
+def test_conv_option_errors() -> None:
+    x = cr.tensor(np.zeros((1, 4, 6, 6)))
+    with pytest.raises(ShapeError) as info:
+        F.conv2d(x, cr.tensor(np.zeros((6, 4, 3, 3))), groups=2)
+    assert str(info.value) == (
+        "Conv2d(8 -> 6, kernel 3x3, groups 2) expects 8 input channels, got 4 in input of shape "
+        "(1, 4, 6, 6)"
+    )
+    with pytest.raises(ShapeError) as info:
+        F.conv2d(x, cr.tensor(np.zeros((3, 2, 3, 3))), groups=2)
+    assert str(info.value) == (
+        "Conv2d(4 -> 3, kernel 3x3, groups 2): groups=2 must divide out_channels, weight "
+        "(3, 2, 3, 3) has 3"
+    )
+    with pytest.raises(ShapeError) as info:
+        F.conv2d(x, cr.tensor(np.zeros((2, 4, 3, 3))), dilation=3)
+    assert str(info.value) == (
+        "Conv2d(4 -> 2, kernel 3x3): dilated kernel 7x7 is larger than the padded image 6x6 "
+        "(input (1, 4, 6, 6), padding 0)"
+    )
+    with pytest.raises(ShapeError, match=r"Conv1d\(4 -> 2, kernel 5\): kernel 5 is larger than "):
+        F.conv1d(cr.tensor(np.zeros((1, 4, 3))), cr.tensor(np.zeros((2, 4, 5))), padding=0)
+    # RuntimeError too, as PyTorch raises for these.
+    with pytest.raises(RuntimeError, match="padding='same' is not supported for strided"):
+        F.conv2d(x, cr.tensor(np.zeros((2, 4, 3, 3))), stride=2, padding="same")
+    with pytest.raises(ValueError, match="Invalid padding string 'full'"):
+        F.conv2d(x, cr.tensor(np.zeros((2, 4, 3, 3))), padding="full")
+    with pytest.raises(ValueError, match="groups must be a positive integer, got 0"):
+        F.conv2d(x, cr.tensor(np.zeros((2, 4, 3, 3))), groups=0)
+    with pytest.raises(ShapeError, match=r"conv2d expects a weight of shape \(K, C/groups, kh, kw"):
+        F.conv2d(x, cr.tensor(np.zeros((2, 4, 3))))
+    with pytest.raises(ShapeError, match=r"expects a bias of shape \(2,\), got \(3,\)"):
+        F.conv2d(x, cr.tensor(np.zeros((2, 4, 3, 3))), cr.tensor(np.zeros(3)))
+    with pytest.raises(ValueError, match=r"output_padding \(2, 2\) must be smaller than either"):
+        F.conv_transpose2d(x, cr.tensor(np.zeros((4, 2, 3, 3))), stride=2, output_padding=2)
+    with pytest.raises(ShapeError, match=r"padding \(3, 3\) leaves no output for input"):
+        F.conv_transpose2d(
+            cr.tensor(np.zeros((1, 2, 3, 3))), cr.tensor(np.zeros((2, 2, 3, 3))), padding=3
+        )
+    with pytest.raises(ShapeError, match=r"ConvTranspose2d\(3 -> 4, kernel 3x3, groups 2\): gr"):
+        F.conv_transpose2d(x, cr.tensor(np.zeros((3, 2, 3, 3))), groups=2)
+
+
+def test_conv_transpose_computes_only_the_gradients_wanted(rng: np.random.Generator) -> None:
+    x, weight = rng.standard_normal((2, 4, 3, 3)), rng.standard_normal((4, 3, 3, 3))
+    both = _conv_transpose_grads(x, weight, x_grad=True, w_grad=True)
+    expected = [t.grad for t in both]
+    only_x = _conv_transpose_grads(x, weight, x_grad=True, w_grad=False)
+    only_w = _conv_transpose_grads(x, weight, x_grad=False, w_grad=True)
+    assert only_x[1].grad is None and only_w[0].grad is None
+    np.testing.assert_allclose(only_x[0].grad, expected[0], rtol=1e-12)
+    np.testing.assert_allclose(only_w[1].grad, expected[1], rtol=1e-12)
+
+
+def _conv_transpose_grads(
+    x: np.ndarray, weight: np.ndarray, x_grad: bool, w_grad: bool
+) -> list[cr.Tensor]:
+    xs = cr.tensor(x, dtype=np.float64, requires_grad=x_grad)
+    ws = cr.tensor(weight, dtype=np.float64, requires_grad=w_grad)
+    out = F.conv_transpose2d(xs, ws, None, 2, 1, 1, 1, 1)
+    out.backward(np.cos(np.arange(out.numel())).reshape(out.shape))
+    return [xs, ws]

@@ -171,7 +171,7 @@ def _linear_file(
 def test_header_declaring_2_to_50_elements(tmp_path: Path) -> None:
     path = tmp_path / "m.npz"
     path.write_bytes(_linear_file(2**25, 2**25, ([2**25, 2**25], [2**25])))
-    _fails_fast(path, "declares float32 \\[33554432, 33554432\\]")
+    _fails_fast(path, "(declares float32|needs) \\[33554432, 33554432\\]")
 
 
 def test_architecture_declaring_linear_1e9_by_1e9(tmp_path: Path) -> None:

@@ -120,7 +120,7 @@ def test_checkpoint_holds_every_piece_of_state(tmp_path: Path) -> None:
     assert set(saved) >= {"model", "optimizer", "rng", "loader", "history", "epoch", "step",
                           "callbacks", "epoch_totals", "in_epoch"}  # fmt: skip
     assert saved["epoch"] == EPOCHS and saved["step"] == EPOCHS * -(-len(DATA[0]) // 32)
-    momentum = saved["optimizer"]["state"]["0"]["momentum_buffer"]
+    momentum = saved["optimizer"]["state"][0]["momentum_buffer"]
     assert momentum.shape == (32, 64) and momentum.dtype == np.float32
     kinds = [c["type"] for c in saved["callbacks"]]
     assert kinds == ["LRSchedule", "EarlyStopping"]

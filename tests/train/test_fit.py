@@ -145,3 +145,19 @@ def test_non_finite_loss_stops_training() -> None:
         fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1e30),
             x_train * 1e20, y_train, epochs=2, verbose=0)  # fmt: skip
     assert cr.is_grad_enabled()
+
+
+def test_a_loss_the_loop_never_named_trains_and_reports_accuracy() -> None:
+    """fit() asks the loss how to read the output (target_for, predict, label_classes), so
+    NLLLoss after LogSoftmax needs no edit in chainrule.train."""
+    x_train, y_train, x_test, y_test = digits_split()
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10), nn.LogSoftmax(dim=1))
+    history = fit(
+        model, nn.NLLLoss(), optim.Adam(model.parameters(), lr=0.01),
+        x_train, y_train, epochs=5, batch_size=64, seed=0, verbose=0,
+        validation_data=(x_test, y_test),
+    )  # fmt: skip
+    assert history["val_accuracy"][-1] >= 0.9
+    with pytest.raises(DataError, match="label"):
+        fit(model, nn.NLLLoss(), optim.SGD(model.parameters(), lr=0.1),
+            x_train[:4], np.array([0, 1, 2, 10]), epochs=1, verbose=0)  # fmt: skip

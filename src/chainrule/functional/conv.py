@@ -1,4 +1,4 @@
-"""Convolution, pooling, batch normalisation and padding as functions."""
+"""Convolution (1-d, 2-d, transposed), batch normalisation and padding as functions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from ..errors import ShapeError
 from ..tensor import Tensor, apply
 from ._common import _as_tensor
 
-IntPair = int | tuple[int, int] | list[int]
+IntPair = int | tuple[int, ...] | list[int]
+Padding = IntPair | str
 
 
 def _pair(value: IntPair, name: str) -> tuple[int, int]:
@@ -21,12 +22,27 @@ def _pair(value: IntPair, name: str) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def _size(pair: tuple[int, int]) -> str:
-    return f"{pair[0]}x{pair[1]}"
+def _single(value: IntPair, name: str) -> int:
+    """An int, or a one-element sequence of one (PyTorch's 1-d layers store (k,))."""
+    single = value if isinstance(value, int | np.integer) else tuple(value)
+    if isinstance(single, tuple):
+        if len(single) != 1 or not isinstance(single[0], int | np.integer):
+            raise ValueError(f"{name} must be an int or a 1-tuple of an int, got {value!r}")
+        single = single[0]
+    return int(single)
 
 
-def _padding_text(padding: tuple[int, int]) -> str:
-    return str(padding[0]) if padding[0] == padding[1] else str(padding)
+def _as_2d(value: IntPair, name: str, dims: int, fill: int) -> tuple[int, int]:
+    """A 1-d argument as a pair for the height-1 image, or a 2-d one checked."""
+    return (fill, _single(value, name)) if dims == 1 else _pair(value, name)
+
+
+def _size(pair: tuple[int, ...]) -> str:
+    return "x".join(str(v) for v in pair)
+
+
+def _padding_text(padding: tuple[int, ...]) -> str:
+    return str(padding[0]) if len(set(padding)) == 1 else str(padding)
 
 
 def _check_window(
@@ -35,95 +51,304 @@ def _check_window(
     kernel: tuple[int, int],
     stride: tuple[int, int],
     padding: tuple[int, int],
+    dilation: tuple[int, int] = (1, 1),
+    dims: int = 2,
 ) -> None:
-    """Positive stride, non-negative padding, and a kernel that fits the padded image."""
-    if min(stride) < 1 or min(kernel) < 1:
-        raise ValueError(f"{layer}: kernel and stride must be positive, got {kernel}, {stride}")
-    if min(padding) < 0:
-        raise ValueError(f"{layer}: padding must be non-negative, got {padding}")
-    padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
-    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+    """Positive kernel, stride and dilation, non-negative padding, and a (dilated) kernel that
+    fits the padded image. For 1-d layers only the width is reported."""
+    if min(stride) < 1 or min(kernel) < 1 or min(dilation) < 1:
         raise ShapeError(
-            f"{layer}: kernel {_size(kernel)} is larger than the padded image {_size(padded)} "
-            f"(input {x.shape}, padding {_padding_text(padding)})"
+            f"{layer}: kernel, stride and dilation must be positive, got {kernel[-dims:]}, "
+            f"{stride[-dims:]}, {dilation[-dims:]}"
+        )
+    if min(padding) < 0:
+        raise ShapeError(f"{layer}: padding must be non-negative, got {padding[-dims:]}")
+    padded = tuple(x.shape[-2 + i] + 2 * padding[i] for i in range(2))[-dims:]
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))[-dims:]
+    if any(s > p for s, p in zip(span, padded, strict=True)):
+        what = "kernel" if dilation == (1, 1) else "dilated kernel"
+        raise ShapeError(
+            f"{layer}: {what} {_size(span)} is larger than the padded "
+            f"{'image' if dims == 2 else 'sequence'} {_size(padded)} "
+            f"(input {x.shape}, padding {_padding_text(padding[-dims:])})"
         )
 
 
-def conv2d(
+def _conv_padding(
+    padding: Padding,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    dims: int,
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(symmetric padding, extra rows and columns at the bottom and right).
+
+    'valid' is no padding. 'same' pads d·(k-1) in all, half before and the rest after, as
+    PyTorch does, so an even kernel gets its odd remainder at the bottom and right; it is for
+    stride 1 only (a strided 'same' has no one answer, and PyTorch refuses it).
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding != "same":
+            raise ShapeError(
+                f"Invalid padding string {padding!r}, should be one of 'valid', 'same'"
+            )
+        if stride != (1, 1):
+            raise ShapeError("padding='same' is not supported for strided convolutions")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        before = (totals[0] // 2, totals[1] // 2)
+        return before, (totals[0] - 2 * before[0], totals[1] - 2 * before[1])
+    return _as_2d(padding, "padding", dims, 0), (0, 0)
+
+
+def _conv_name(kind: str, weight: Tensor, groups: int, dims: int, transposed: bool) -> str:
+    """The layer as error messages name it: Conv2d(3 -> 8, kernel 3x3[, groups 2])."""
+    kernel = _size(weight.shape[2:])
+    if transposed:
+        in_channels, out_channels = weight.shape[0], weight.shape[1] * groups
+    else:
+        in_channels, out_channels = weight.shape[1] * groups, weight.shape[0]
+    text = f"{kind}({in_channels} -> {out_channels}, kernel {kernel}"
+    return text + (f", groups {groups})" if groups != 1 else ")")
+
+
+def _check_conv_args(
+    kind: str,
     x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    groups: int,
+    dims: int,
+    transposed: bool = False,
+) -> str:
+    """Shapes of input, weight and bias for a dims-d (transposed) convolution; returns the
+    layer's name for later messages."""
+    layout = "(K, C/groups, kh, kw)" if dims == 2 else "(K, C/groups, k)"
+    if transposed:
+        layout = "(C, K/groups, kh, kw)" if dims == 2 else "(C, K/groups, k)"
+    if weight.ndim != dims + 2:
+        raise ShapeError(f"{kind.lower()} expects a weight of shape {layout}, got {weight.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, int | np.integer) or groups < 1:
+        raise ShapeError(f"{kind}: groups must be a positive integer, got {groups!r}")
+    layer = _conv_name(kind, weight, groups, dims, transposed)
+    divided = weight.shape[0]
+    if divided % groups:
+        axis = "in_channels" if transposed else "out_channels"
+        raise ShapeError(
+            f"{layer}: groups={groups} must divide {axis}, weight {weight.shape} has {divided}"
+        )
+    in_channels = weight.shape[0] if transposed else weight.shape[1] * groups
+    out_channels = weight.shape[1] * groups if transposed else weight.shape[0]
+    spatial = "H, W" if dims == 2 else "L"
+    if x.ndim not in (dims + 1, dims + 2):
+        raise ShapeError(
+            f"{layer} expects input (N, {in_channels}, {spatial}) or ({in_channels}, {spatial}), "
+            f"got {x.shape}"
+        )
+    channels = x.shape[-dims - 1]
+    if channels != in_channels:
+        hint = ""
+        if x.shape[-1] == in_channels:
+            hint = " (channels last? the layout is channels first, as PyTorch's)"
+        raise ShapeError(
+            f"{layer} expects {in_channels} input channels, got {channels} in input of shape "
+            f"{x.shape}{hint}"
+        )
+    if bias is not None and bias.shape != (out_channels,):
+        raise ShapeError(f"{layer} expects a bias of shape ({out_channels},), got {bias.shape}")
+    return layer
+
+
+def _conv(
+    dims: int,
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: IntPair,
+    padding: Padding,
+    dilation: IntPair,
+    groups: int,
+) -> Tensor:
+    """A dims-d convolution on the 2-d kernel: a 1-d one is a height-1 image."""
+    x = _as_tensor(x)
+    layer = _check_conv_args(f"Conv{dims}d", x, weight, bias, groups, dims)
+    stride_ = _as_2d(stride, "stride", dims, 1)
+    dilation_ = _as_2d(dilation, "dilation", dims, 1)
+    kernel = (1, weight.shape[2]) if dims == 1 else (weight.shape[2], weight.shape[3])
+    padding_, extra = _conv_padding(padding, kernel, stride_, dilation_, dims)
+    unbatched = x.ndim == dims + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    if dims == 1:
+        x, weight = x.unsqueeze(2), weight.unsqueeze(2)  # (N, C, L) -> (N, C, 1, L)
+    if extra != (0, 0):
+        x = pad(x, (0, extra[1], 0, extra[0]))
+    _check_window(layer, x, kernel, stride_, padding_, dilation_, dims)
+    out = apply(
+        ops.Conv2d,
+        x,
+        weight,
+        bias,
+        stride=stride_,
+        padding=padding_,
+        dilation=dilation_,
+        groups=int(groups),
+    )
+    if dims == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv2d(
+    input: Tensor,
     weight: Tensor,
     bias: Tensor | None = None,
     stride: IntPair = 1,
-    padding: IntPair = 0,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
 ) -> Tensor:
     """2-D cross-correlation, as ``torch.nn.functional.conv2d`` (im2col and one matmul).
 
     Args:
-        x: (N, C, H, W).
-        weight: (K, C, kh, kw).
+        input: (N, C, H, W), or (C, H, W) for one image.
+        weight: (K, C/groups, kh, kw).
         bias: (K,) or None.
-        stride, padding: an int or a (vertical, horizontal) pair; padding is zeros.
+        stride, dilation: an int or a (vertical, horizontal) pair.
+        padding: an int, a pair, 'valid' (none) or 'same' (output as large as the input;
+            stride 1 only); zeros.
+        groups: split C and K into this many independent convolutions (C for depthwise).
 
     Returns:
-        (N, K, H_out, W_out) with H_out = (H + 2·padding - kh) // stride + 1, likewise W_out.
+        (N, K, H_out, W_out) with H_out = (H + 2·padding - dilation·(kh - 1) - 1) // stride + 1,
+        likewise W_out.
     """
-    x = _as_tensor(x)
-    stride_, padding_ = _pair(stride, "stride"), _pair(padding, "padding")
-    if weight.ndim != 4:
-        raise ShapeError(f"conv2d expects a weight of shape (K, C, kh, kw), got {weight.shape}")
-    out_channels, in_channels, kh, kw = weight.shape
-    layer = f"Conv2d({in_channels} -> {out_channels}, kernel {kh}x{kw})"
-    if x.ndim != 4:
-        raise ShapeError(f"{layer} expects input (N, {in_channels}, H, W), got {x.shape}")
-    if x.shape[1] != in_channels:
-        raise ShapeError(
-            f"{layer} expects {in_channels} input channels, got {x.shape[1]} in input of shape "
-            f"{x.shape}"
-        )
-    if bias is not None and bias.shape != (out_channels,):
-        raise ShapeError(f"{layer} expects a bias of shape ({out_channels},), got {bias.shape}")
-    _check_window(layer, x, (kh, kw), stride_, padding_)
-    return apply(ops.Conv2d, x, weight, bias, stride=stride_, padding=padding_)
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def _pool(
-    op: type[ops.Function],
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation, as ``torch.nn.functional.conv1d``: input (N, C, L) or (C, L),
+    weight (K, C/groups, k); the arguments as conv2d's, for one axis."""
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(
+    dims: int,
     x: Tensor,
-    kernel_size: IntPair,
-    stride: IntPair | None,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: IntPair,
     padding: IntPair,
+    output_padding: IntPair,
+    groups: int,
+    dilation: IntPair,
 ) -> Tensor:
+    """The adjoint of a dims-d convolution (a 1-d one on a height-1 image): each input pixel
+    scatters weight-times-value into a kh x kw window of the output, windows stride apart."""
     x = _as_tensor(x)
-    kernel = _pair(kernel_size, "kernel_size")
-    stride_ = kernel if stride is None else _pair(stride, "stride")
-    padding_ = _pair(padding, "padding")
-    layer = f"{op.__name__}(kernel {_size(kernel)}, stride {_size(stride_)})"
-    if x.ndim != 4:
-        raise ShapeError(f"{layer} expects input (N, C, H, W), got {x.shape}")
-    if 2 * padding_[0] > kernel[0] or 2 * padding_[1] > kernel[1]:
-        # A wider frame would give windows of padding only (PyTorch refuses them too).
+    kind = f"ConvTranspose{dims}d"
+    layer = _check_conv_args(kind, x, weight, bias, groups, dims, transposed=True)
+    stride_ = _as_2d(stride, "stride", dims, 1)
+    padding_ = _as_2d(padding, "padding", dims, 0)
+    extra = _as_2d(output_padding, "output_padding", dims, 0)
+    dilation_ = _as_2d(dilation, "dilation", dims, 1)
+    if min(stride_) < 1 or min(dilation_) < 1 or min(padding_) < 0 or min(extra) < 0:
         raise ShapeError(
-            f"{layer}: padding {_padding_text(padding_)} must be at most half the kernel"
+            f"{layer}: stride and dilation must be positive, padding and output_padding "
+            f"non-negative, got {stride_[2 - dims :]}, {dilation_[2 - dims :]}, "
+            f"{padding_[2 - dims :]}, {extra[2 - dims :]}"
         )
-    _check_window(layer, x, kernel, stride_, padding_)
-    return apply(op, x, kernel_size=kernel, stride=stride_, padding=padding_)
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride_, dilation_, strict=True)):
+        raise ShapeError(
+            f"{layer}: output_padding {extra[2 - dims :]} must be smaller than either stride "
+            f"{stride_[2 - dims :]} or dilation {dilation_[2 - dims :]}"
+        )
+    input_shape, unbatched = x.shape, x.ndim == dims + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    if dims == 1:
+        x, weight = x.unsqueeze(2), weight.unsqueeze(2)  # (N, C, L) -> (N, C, 1, L)
+    _, _, h, w = x.shape
+    kh, kw = weight.shape[2:]
+    spans = ((h - 1) * stride_[0] + 1, (w - 1) * stride_[1] + 1)
+    sizes = [
+        span - 2 * p + d * (k - 1) + e
+        for span, p, d, k, e in zip(spans, padding_, dilation_, (kh, kw), extra, strict=True)
+    ]
+    if min(sizes) < 1:
+        raise ShapeError(
+            f"{layer}: padding {padding_[2 - dims :]} leaves no output for input {input_shape} "
+            f"(output size {tuple(sizes[2 - dims :])})"
+        )
+    out = apply(
+        ops.ConvTranspose2d,
+        x,
+        weight,
+        bias,
+        stride=stride_,
+        padding=padding_,
+        output_padding=extra,
+        dilation=dilation_,
+        groups=int(groups),
+    )
+    if dims == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
 
 
-def max_pool2d(
-    x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
+    groups: int = 1,
+    dilation: IntPair = 1,
 ) -> Tensor:
-    """Max over each kh x kw window of x (N, C, H, W); stride defaults to the kernel size.
+    """2-D transposed convolution (the gradient of conv2d with respect to its input), as
+    ``torch.nn.functional.conv_transpose2d``.
 
-    The gradient goes to each window's first maximum (row-major), as in PyTorch.
+    Args:
+        input: (N, C, H, W), or (C, H, W) for one image.
+        weight: (C, K/groups, kh, kw).
+        bias: (K,) or None.
+        output_padding: rows and columns added at the bottom and right of the output, to pick
+            one of the sizes a strided conv2d maps to the same output; below stride or dilation.
+
+    Returns:
+        (N, K, H_out, W_out) with
+        H_out = (H - 1)·stride - 2·padding + dilation·(kh - 1) + output_padding + 1.
     """
-    return _pool(ops.MaxPool2d, x, kernel_size, stride, padding)
+    return _conv_transpose(
+        2, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
-def avg_pool2d(
-    x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
+    groups: int = 1,
+    dilation: IntPair = 1,
 ) -> Tensor:
-    """Mean over each kh x kw window of x (N, C, H, W), zero padding counted in the mean."""
-    return _pool(ops.AvgPool2d, x, kernel_size, stride, padding)
+    """1-D transposed convolution, as ``torch.nn.functional.conv_transpose1d``: input
+    (N, C, L) or (C, L), weight (C, K/groups, k); the arguments as conv_transpose2d's."""
+    return _conv_transpose(
+        1, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
 def batch_norm(

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..train.callbacks import Callback
+from ..train.state import TrainingState
 from .findings import Finding, format_findings
-
-if TYPE_CHECKING:
-    from ..train.fit import TrainingState
 
 HistoryLike = Any  # a History, a list of per-epoch dicts, or a dict of columns
 

@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .. import nn
 from ..tensor import Tensor, is_grad_enabled
 from ..train.callbacks import Callback
+from ..train.state import TrainingState
 from .findings import Finding, format_findings
-
-if TYPE_CHECKING:
-    from ..train.fit import TrainingState
 
 _KINDS: dict[type[nn.Module], str] = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
 

@@ -33,33 +33,29 @@ import numpy.typing as npt
 
 from .. import nn
 from ..errors import ChainruleError
-from ..tensor import Tensor
+from ..models import ACTIVATIONS, activation_name
+from ..tensor import Tensor, enable_grad
 
 Array = npt.NDArray[Any]
 
-# Activation modules that may follow a Linear layer, by the name the tables print.
-_ACTIVATIONS: dict[type[nn.Module], str] = {
-    nn.Sigmoid: "sigmoid",
-    nn.Tanh: "tanh",
-    nn.ReLU: "relu",
-    nn.LeakyReLU: "leaky_relu",
-    nn.Identity: "identity",
-}
+
+def is_activation(module: nn.Module) -> bool:
+    """An elementwise activation (models.ACTIVATIONS), or Identity."""
+    return type(module) is nn.Identity or type(module) in ACTIVATIONS.values()
 
 
-def local_derivative(kind: str, z: Array, a: Array, negative_slope: float = 0.01) -> Array:
-    """f'(z) for an activation, written as the op's backward writes it (from the output a)."""
-    if kind == "sigmoid":
-        return a * (1 - a)
-    if kind == "tanh":
-        return 1 - a * a
-    if kind == "relu":
-        return (a > 0).astype(a.dtype)
-    if kind == "leaky_relu":
-        return np.where(z > 0, 1.0, negative_slope).astype(a.dtype)
-    if kind == "identity":
-        return np.ones_like(z)
-    raise ChainruleError(f"no local derivative for activation {kind!r}")
+def _name(module: nn.Module) -> str:
+    return activation_name(type(module))
+
+
+def local_derivative(module: nn.Module, z: Array) -> Array:
+    """f'(z) of an elementwise activation, asked of its op rather than written a second time:
+    the backward of a unit gradient through module at z."""
+    zt = Tensor(np.array(z, copy=True), dtype=np.asarray(z).dtype, requires_grad=True)
+    with enable_grad():
+        a = module(zt)
+        a.backward(Tensor(np.ones_like(a.array)))
+    return zt.grad.array if zt.grad is not None else np.zeros_like(zt.array)
 
 
 @dataclass
@@ -69,7 +65,7 @@ class _Record:
     z: Tensor | None = None
     a: Tensor | None = None
     activation: str = "identity"
-    negative_slope: float = 0.01
+    module: nn.Module | None = None
 
 
 class Tracer:
@@ -106,7 +102,7 @@ class Tracer:
         self._handles += [
             m.register_forward_hook(self._on_activation)
             for m in model.modules()
-            if type(m) in _ACTIVATIONS
+            if is_activation(m)
         ]
 
     # ------------------------------------------------------------------ hooks
@@ -116,14 +112,15 @@ class Tracer:
                 x = inputs[0]
                 record.x = np.array(x.array if isinstance(x, Tensor) else x)
                 record.z, record.a, record.activation = output, output, "identity"
+                record.module = None
                 if output.requires_grad:
                     output.retain_grad()
 
     def _on_activation(self, module: nn.Module, inputs: tuple[Any, ...], output: Tensor) -> None:
         for record in self.records.values():
             if record.z is not None and inputs[0] is record.z:
-                record.a, record.activation = output, _ACTIVATIONS[type(module)]
-                record.negative_slope = getattr(module, "negative_slope", 0.01)
+                record.a, record.activation = output, _name(module)
+                record.module = module
                 if output.requires_grad and output is not record.z:
                     output.retain_grad()
 
@@ -207,11 +204,10 @@ class Tracer:
             raise ChainruleError(f"layer {name!r} has no gradients yet: call backward() first")
         width = layer.out_features
         z = record.z.array.reshape(-1, width)[sample]
-        a = record.a.array.reshape(-1, width)[sample]
         grad_a = record.a.grad.array if record.a.grad is not None else np.zeros_like(record.a.array)
         grad_a = grad_a.reshape(-1, width)[sample]
         grad_z = record.z.grad.array.reshape(-1, width)[sample]
-        slope = local_derivative(record.activation, z, a, record.negative_slope)
+        slope = np.ones_like(z) if record.module is None else local_derivative(record.module, z)
         bias_grad = None if layer.bias is None else layer.bias.grad.array
         rows = []
         for j in self._neurons(record, sample, top):
@@ -258,7 +254,7 @@ def trace_layer(
         activation: 'sigmoid', 'tanh', 'relu' or 'identity'.
         grad_output: dL/da, shaped as the output; default ones (L = Σ a).
     """
-    kinds = {kind: cls for cls, kind in _ACTIVATIONS.items() if kind != "leaky_relu"}
+    kinds = {"identity": nn.Identity, **ACTIVATIONS}
     if activation not in kinds:
         raise ChainruleError(f"unknown activation {activation!r}; choose one of {', '.join(kinds)}")
     model = nn.Sequential(layer, kinds[activation]())

@@ -7,44 +7,65 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..errors import ConfigError, ShapeError
+from ..errors import ShapeError
 from ..tensor import Tensor
+from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .dropout import Dropout
 from .init import init_layer
-from .module import Module, Parameter
+from .module import Module, Parameter, empty
+
+# The activations and Dropout live in their families' files; still importable from here.
+__all__ = [
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "Normalize",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+]
 
 
 class Linear(Module):
     """y = x @ weightᵀ + bias with weight (out_features, in_features), bias (out_features,).
 
     Args:
-        init: 'he' (default, for ReLU), 'xavier' (for sigmoid/tanh), 'he_normal',
-            'xavier_normal', 'torch' (PyTorch's default) or 'normal' (naive N(0, 1)).
+        init: 'torch' (the default: PyTorch's, He uniform with a=√5 and bias U(±1/√in)), 'he'
+            (for ReLU), 'xavier' (for sigmoid/tanh), 'he_normal', 'xavier_normal' or 'normal'
+            (naive N(0, 1)).
     """
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, init: str = "he"
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        init: str = "torch",
     ) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
-        self.bias = Parameter(np.empty(out_features, dtype=np.float32)) if bias else None
+        dtype = np.float32 if dtype is None else dtype
+        self.weight = Parameter(empty((out_features, in_features), dtype, "Linear's weight"))
+        if bias:
+            self.bias = Parameter(empty(out_features, dtype, "Linear's bias"))
+        else:
+            self.register_parameter("bias", None)
         init_layer(self.weight, self.bias, init)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.weight, self.bias)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
         )
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "in_features": self.in_features,
-            "out_features": self.out_features,
-            "bias": self.bias is not None,
-        }
 
 
 class _Stateless(Module):
@@ -54,59 +75,9 @@ class _Stateless(Module):
         return {}
 
 
-class ReLU(_Stateless):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
-
-
-class Sigmoid(_Stateless):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.sigmoid(x)
-
-
-class Tanh(_Stateless):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.tanh(x)
-
-
 class Identity(_Stateless):
     def forward(self, x: Tensor) -> Tensor:
         return x
-
-
-class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-    def config(self) -> dict[str, Any]:
-        return {"negative_slope": self.negative_slope}
-
-
-class Softmax(Module):
-    def __init__(self, dim: int = -1) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.softmax(x, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-    def config(self) -> dict[str, Any]:
-        return {"dim": self.dim}
-
-
-class LogSoftmax(Softmax):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.log_softmax(x, self.dim)
 
 
 class Flatten(Module):
@@ -131,25 +102,6 @@ class Flatten(Module):
         return {"start_dim": self.start_dim}
 
 
-class Dropout(Module):
-    """Zero each activation with probability p in training, scaling the rest by 1/(1-p)."""
-
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
-        if not 0 <= p < 1:
-            raise ConfigError(f"Dropout probability must be in [0, 1), got {p}")
-        self.p = p
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
-
-    def config(self) -> dict[str, Any]:
-        return {"p": self.p}
-
-
 class Normalize(Module):
     """y = (x - mean) / std with fixed statistics (of the training split), stored in the model.
 
@@ -159,8 +111,10 @@ class Normalize(Module):
 
     def __init__(self, shape: tuple[int, ...] | list[int] = (1,)) -> None:
         super().__init__()
-        self.register_buffer("mean", np.zeros(tuple(shape), dtype=np.float32))
-        self.register_buffer("std", np.ones(tuple(shape), dtype=np.float32))
+        self.register_buffer("mean", empty(tuple(shape), np.float32, "Normalize's mean"))
+        self.register_buffer("std", empty(tuple(shape), np.float32, "Normalize's std"))
+        self.mean.array.fill(0)
+        self.std.array.fill(1)
 
     @classmethod
     def from_data(cls, x: np.ndarray, per_feature: bool = False) -> Normalize:
@@ -180,7 +134,7 @@ class Normalize(Module):
         return layer
 
     def forward(self, x: Tensor) -> Tensor:
-        mean, std = self.mean.astype(x.dtype), self.std.astype(x.dtype)
+        mean, std = self.mean.to(x.dtype), self.std.to(x.dtype)
         return (x - mean) / std
 
     def extra_repr(self) -> str:

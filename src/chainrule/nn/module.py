@@ -1,154 +1,458 @@
-"""Module, Parameter and Sequential: registration, names, train/eval, state_dict, forward hooks."""
+"""Module and Parameter: registration, names, train/eval, state_dict, hooks, as torch.nn.
+
+A layer states itself once: its constructor's arguments are recorded when it is built (its
+``config``, from which model files rebuild it and from which its ``repr`` is derived), and its
+tensors' shapes are what its ``__init__`` creates: the model-file loader builds layers under an
+allocation budget (the bytes the file holds) instead of restating their shapes.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
 import itertools
+import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
 from ..device import check_device
-from ..errors import ShapeError, StateDictError
-from ..tensor import Tensor, _is_dtype
+from ..dtypes import as_dtype
+from ..errors import ChainruleError, ConfigError, ShapeError, StateDictError
+from ..grad_mode import no_grad
+from ..tensor import Tensor, _is_dtype, bump_version
 
-Hook = Callable[["Module", tuple[Any, ...], Any], None]
+Hook = Callable[..., Any]
 _hook_ids = itertools.count()
+
+# While a model file is being loaded: the bytes of tensors its layers may still create (the
+# bytes the file itself holds), so that a small file cannot make the loader allocate much more.
+_budget: list[int] = []
+
+
+class AllocationError(ChainruleError):
+    """A layer being rebuilt from a file would create more tensor bytes than the file holds."""
+
+
+@contextlib.contextmanager
+def allocation_budget(nbytes: int) -> Iterator[None]:
+    """Refuse (AllocationError) Parameters and buffers beyond nbytes in total, before they are
+    initialised: layers allocate with np.empty (address space only, no memory until written)
+    and wrap the array before writing it."""
+    _budget.append(nbytes)
+    try:
+        yield
+    finally:
+        _budget.pop()
+        _prepaid.clear()
+
+
+def _spend(array: np.ndarray, what: str) -> None:
+    if id(array) in _prepaid:
+        _prepaid.discard(id(array))
+        return
+    _charge(array.shape, array.dtype, what)
+
+
+def _charge(shape: tuple[int, ...], dtype: Any, what: str) -> None:
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    _budget[-1] -= nbytes
+    if _budget[-1] < 0:
+        raise AllocationError(
+            f"{what} needs {list(shape)} ({nbytes} bytes), more than the file holds"
+        )
+
+
+_prepaid: set[int] = set()
+
+
+def empty(shape: Any, dtype: Any = np.float32, what: str = "a tensor") -> np.ndarray:
+    """np.empty(shape, dtype) for a layer's parameter or buffer, refused before it is allocated
+    when it would pass the loader's allocation budget."""
+    shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    if _budget:
+        _charge(shape, dtype, what)
+        array = np.empty(shape, dtype=dtype)
+        _prepaid.add(id(array))
+        return array
+    return np.empty(shape, dtype=dtype)
 
 
 class Parameter(Tensor):
     """A Tensor that a Module registers as a learnable weight (requires_grad=True)."""
 
-    def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        super().__init__(data, requires_grad=requires_grad)
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            data = np.empty(0, dtype=np.float32)
+        elif isinstance(data, Tensor):
+            data = data.array
+        if _budget:
+            _spend(np.asarray(data), "a parameter")
+        # The data's own dtype (a float64 array or tensor stays float64), as PyTorch's.
+        dtype = data.dtype if isinstance(data, np.ndarray) and data.dtype.kind == "f" else None
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
+        out = Parameter(self.array.copy(), requires_grad=self.requires_grad)
+        memo[id(self)] = out
+        return out
 
-class _HookHandle:
-    def __init__(self, hooks: dict[int, Hook], key: int) -> None:
-        self.hooks, self.key = hooks, key
+
+class Buffer(Tensor):
+    """A tensor that a Module saves in its state_dict but does not train (PyTorch's
+    ``nn.Buffer``): assigning one as an attribute registers it."""
+
+    def __init__(self, data: Any, persistent: bool = True) -> None:
+        data = data.array if isinstance(data, Tensor) else data
+        super().__init__(data, dtype=data.dtype if isinstance(data, np.ndarray) else None)
+        self.persistent = persistent
+
+
+class RemovableHandle:
+    def __init__(self, hooks: dict[int, Any], key: int) -> None:
+        self.hooks, self.id = hooks, key
 
     def remove(self) -> None:
-        self.hooks.pop(self.key, None)
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+class _IncompatibleKeys(NamedTuple):
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (
+            f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+            f"unexpected_keys={self.unexpected_keys})"
+        )
+
+
+def _json_value(value: Any) -> Any:
+    """A constructor argument as JSON data (tuples as lists), or raise TypeError."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        return value.item()
+    if isinstance(value, tuple | list):
+        return [_json_value(v) for v in value]
+    raise TypeError(type(value).__name__)
+
+
+def _record_config(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a Module subclass's __init__ so the outermost call records its bound arguments."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self: Module, *args: Any, **kwargs: Any) -> None:
+        outermost = "_init_args" not in self.__dict__
+        if outermost:
+            try:
+                bound = signature.bind(self, *args, **kwargs)
+            except TypeError as error:
+                raise TypeError(f"{type(self).__name__}(): {error}") from None
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            arguments.pop(next(iter(signature.parameters)))  # self
+            object.__setattr__(self, "_init_args", arguments)
+        init(self, *args, **kwargs)
+
+    wrapper._records_config = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 class Module:
-    """Base of every layer and model. Assigning a Parameter or Module attribute registers it.
-
-    Names are dotted paths in registration order (``0.weight``, ``encoder.1.bias``); the same
-    names key ``state_dict`` and every row of chainrule's gradient reports.
+    """Base of every layer and model. Assigning a Parameter, Buffer or Module attribute
+    registers it; names are dotted paths in registration order (``0.weight``,
+    ``encoder.1.bias``), and the same names key ``state_dict`` and chainrule's reports.
     """
 
-    def __init__(self) -> None:
-        object.__setattr__(self, "_parameters", {})
-        object.__setattr__(self, "_buffers", {})
-        object.__setattr__(self, "_modules", {})
-        object.__setattr__(self, "_forward_hooks", {})
+    # Constructor arguments that do not describe the architecture (how to initialise, where).
+    _not_config: tuple[str, ...] = ("device", "dtype", "init")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_records_config", False):
+            cls.__init__ = _record_config(init)  # type: ignore[method-assign]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args or kwargs:
+            raise TypeError(f"Module.__init__() takes no arguments, got {args} {kwargs}")
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        self.__dict__.setdefault("_init_args", {})
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                changed = hook(self, args)
+                if changed is not None:
+                    args = changed if isinstance(changed, tuple) else (changed,)
         out = self.forward(*args, **kwargs)
         if self._forward_hooks:
             for hook in list(self._forward_hooks.values()):
-                hook(self, args, out)
+                changed = hook(self, args, out)
+                if changed is not None:
+                    out = changed
         return out
 
-    def register_forward_hook(self, hook: Hook) -> _HookHandle:
-        """Call ``hook(module, inputs, output)`` after every forward; ``.remove()`` undoes it."""
+    def register_forward_hook(self, hook: Hook) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after every forward; a value it returns
+        replaces the output. ``.remove()`` on the handle undoes it."""
         key = next(_hook_ids)
         self._forward_hooks[key] = hook
-        return _HookHandle(self._forward_hooks, key)
+        return RemovableHandle(self._forward_hooks, key)
+
+    def register_forward_pre_hook(self, hook: Hook) -> RemovableHandle:
+        """Call ``hook(module, inputs)`` before every forward; a value it returns replaces the
+        inputs."""
+        key = next(_hook_ids)
+        self._forward_pre_hooks[key] = hook
+        return RemovableHandle(self._forward_pre_hooks, key)
 
     # --------------------------------------------------------------- registration
     def __setattr__(self, name: str, value: Any) -> None:
-        if "_parameters" not in self.__dict__:
-            raise AttributeError("call Module.__init__() before assigning attributes")
-        for table in (self._parameters, self._modules, self._buffers):
-            table.pop(name, None)
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() is called: call "
+                "super().__init__() first in your __init__"
+            )
+        params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            buffers.pop(name, None)
+            modules.pop(name, None)
+            d.pop(name, None)
+            params[name] = value
         elif isinstance(value, Module):
-            self._modules[name] = value
+            params.pop(name, None)
+            buffers.pop(name, None)
+            d.pop(name, None)
+            modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter {name!r} of "
+                    f"{type(self).__name__} (a Parameter or None expected)"
+                )
+            params[name] = None
+        elif isinstance(value, Buffer):
+            params.pop(name, None)
+            modules.pop(name, None)
+            d.pop(name, None)
+            self.register_buffer(name, value, value.persistent)
+        elif name in buffers:
+            # A new value for a registered buffer keeps it registered (and persistent or not).
+            buffers[name] = _as_buffer(value, name, type(self).__name__)
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module {name!r} of "
+                    f"{type(self).__name__} (a Module or None expected)"
+                )
+            modules[name] = None
         else:
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
         for table in ("_parameters", "_buffers", "_modules"):
-            entries = self.__dict__.get(table)
+            entries = d.get(table)
             if entries is not None and name in entries:
                 return entries[name]
-        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
         for table in (self._parameters, self._modules, self._buffers):
             if name in table:
                 del table[name]
+                self._non_persistent_buffers_set.discard(name)
                 return
         object.__delattr__(self, name)
 
-    def register_buffer(self, name: str, value: np.ndarray) -> None:
-        """A non-learnable array saved in state_dict (e.g. batch norm's running mean)."""
-        self.__dict__.pop(name, None)
-        self._buffers[name] = value
+    def __dir__(self) -> list[str]:
+        return sorted(
+            set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
+        )
+
+    def _check_name(self, name: Any, kind: str) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot register a {kind} before Module.__init__() is called")
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{kind} name must be a non-empty string without '.', got {name!r}")
+        if hasattr(type(self), name) or (name in self.__dict__ and name not in ("training",)):
+            raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register param (or None, a declared but absent parameter such as a missing bias)."""
+        if name not in self._parameters:
+            self._check_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot register a {type(param).__name__} as parameter {name!r} "
+                "(a Parameter or None expected)"
+            )
+        self._buffers.pop(name, None)
+        self._modules.pop(name, None)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """A tensor that is not trained but is saved in state_dict (unless not persistent), such
+        as batch norm's running mean; None declares an absent buffer."""
+        if name not in self._buffers:
+            self._check_name(name, "buffer")
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        self._buffers[name] = _as_buffer(tensor, name, type(self).__name__)
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name must be a string, got {type(name).__name__}")
+        if "." in name or not name:
+            raise KeyError(f"module name must be a non-empty string without '.', got {name!r}")
+        if name not in self._modules and hasattr(type(self), name):
+            raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r}")
+            module = child
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        param = module._parameters.get(name)
+        if param is None:
+            raise AttributeError(f"{type(module).__name__} has no parameter {name!r}")
+        return param
 
     # --------------------------------------------------------------- traversal
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        seen: set[int] = set()
-        stack: list[tuple[str, Module]] = [(prefix, self)]
-        while stack:
-            name, module = stack.pop()
-            if id(module) in seen:
+    def named_modules(
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module and every descendant, depth first."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is None:
                 continue
-            seen.add(id(module))
-            yield name, module
-            children = [
-                (f"{name}.{child_name}" if name else child_name, child)
-                for child_name, child in module._modules.items()
-            ]
-            stack.extend(reversed(children))
+            yield from child.named_modules(
+                memo, f"{prefix}.{name}" if prefix else name, remove_duplicate
+            )
 
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        yield from self._modules.items()
+        seen: set[int] = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
 
     def children(self) -> Iterator[Module]:
-        yield from self._modules.values()
+        for _, child in self.named_children():
+            yield child
 
-    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) for every parameter, each shared parameter once."""
+    def _named_members(
+        self, table: str, prefix: str, recurse: bool, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Any]]:
         seen: set[int] = set()
-        for module_name, module in self.named_modules():
-            for name, param in module._parameters.items():
-                if id(param) not in seen:
-                    seen.add(id(param))
-                    yield (f"{module_name}.{name}" if module_name else name), param
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, value in getattr(module, table).items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield (f"{module_name}.{name}" if module_name else name), value
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, param in self.named_parameters():
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for every parameter, each shared parameter once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
-        for module_name, module in self.named_modules():
-            for name, buffer in module._buffers.items():
-                yield (f"{module_name}.{name}" if module_name else name), buffer
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call fn on every child (recursively) and then on this module, as PyTorch."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     # --------------------------------------------------------------- modes and state
     def train(self, mode: bool = True) -> Module:
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
+        object.__setattr__(self, "training", mode)
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self) -> Module:
         return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every parameter's gradient (PyTorch's default), or zero it in place."""
@@ -161,10 +465,10 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``: cast every parameter and floating
         buffer in place (float64 for gradient checks); the device must be the CPU."""
-
         dtype = kwargs.pop("dtype", None)
         check_device(kwargs.pop("device", None))
         kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
         for arg in args:
             if _is_dtype(arg):
                 dtype = arg
@@ -183,14 +487,21 @@ class Module:
         check_device("cuda")
         return self
 
-    def _cast(self, dtype: npt.DTypeLike) -> Module:
+    def type(self, dst_type: Any) -> Module:
+        return self._cast(dst_type)
+
+    def _cast(self, dtype: Any) -> Module:
+        dtype = as_dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to() only casts to floating-point dtypes, got {dtype}")
         for param in self.parameters():
-            param.array = param.array.astype(dtype)
-            param.grad = None
+            if param.dtype.kind == "f" and param.dtype != dtype:
+                param.array = param.array.astype(dtype)
+                param.grad = None
         for module in self.modules():
-            for name, buffer in module._buffers.items():
-                if buffer.dtype.kind == "f":
-                    module._buffers[name] = buffer.astype(dtype)
+            for buffer in module._buffers.values():
+                if buffer is not None and buffer.dtype.kind == "f":
+                    buffer.array = buffer.array.astype(dtype, copy=False)
         return self
 
     def double(self) -> Module:
@@ -199,94 +510,173 @@ class Module:
     def float(self) -> Module:
         return self.to(np.float32)
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter and buffer as NumPy arrays, keyed by dotted name."""
-        state = {name: param.array.copy() for name, param in self.named_parameters()}
-        state.update((name, np.array(buffer, copy=True)) for name, buffer in self.named_buffers())
-        return state
+    def half(self) -> Module:
+        return self.to(np.float16)
 
-    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Copy arrays into the parameters and buffers in place, checking names and shapes."""
+    def share_memory(self) -> Module:
+        return self
+
+    def state_dict(
+        self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> dict[str, Tensor]:
+        """Every parameter and persistent buffer by dotted name, as PyTorch's: tensors that share
+        the module's memory (detached unless keep_vars), in registration order; copy them
+        (``copy.deepcopy`` or ``{k: v.clone()}``) to keep a snapshot."""
+        if args:  # PyTorch's deprecated positional (destination, prefix, keep_vars)
+            destination = args[0]
+            if len(args) > 1:
+                prefix = args[1]
+            if len(args) > 2:
+                keep_vars = args[2]
+        out: dict[str, Tensor] = OrderedDict() if destination is None else destination
+        self._save_to_state_dict(out, prefix, keep_vars)
+        return out
+
+    def _save_to_state_dict(self, out: dict[str, Any], prefix: str, keep_vars: bool) -> None:
+        for name, param in self._parameters.items():
+            if param is not None:
+                out[prefix + name] = param if keep_vars else param.detach()
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent_buffers_set:
+                out[prefix + name] = buffer if keep_vars else buffer.detach()
+        for name, child in self._modules.items():
+            if child is not None:
+                child._save_to_state_dict(out, f"{prefix}{name}.", keep_vars)
+
+    def _state_slots(self) -> dict[str, tuple[Module, str, str]]:
+        """Dotted key -> (module, table, name) of every entry state_dict would hold."""
         own: dict[str, tuple[Module, str, str]] = {}
-        for module_name, module in self.named_modules():
-            for table in ("_parameters", "_buffers"):
-                for name in getattr(module, table):
-                    key = f"{module_name}.{name}" if module_name else name
-                    own.setdefault(key, (module, table, name))
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own]
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            prefix = f"{module_name}." if module_name else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    own.setdefault(prefix + name, (module, "_parameters", name))
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent_buffers_set:
+                    own.setdefault(prefix + name, (module, "_buffers", name))
+        return own
+
+    def load_state_dict(
+        self, state_dict: Any, strict: bool = True, assign: bool = False
+    ) -> _IncompatibleKeys:
+        """Copy tensors (or arrays) into the parameters and buffers in place, checking names
+        and shapes; returns (missing_keys, unexpected_keys), and with strict (the default)
+        raises StateDictError naming them instead."""
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"expected a dict of tensors, got {type(state_dict).__name__}")
+        own = self._state_slots()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing key(s) {', '.join(map(repr, missing))}")
+            if unexpected:
+                parts.append(f"unexpected key(s) {', '.join(map(repr, unexpected))}")
             raise StateDictError(
-                f"state_dict does not match {type(self).__name__}: missing {missing}, "
-                f"unexpected {unexpected}"
+                f"error loading state_dict for {type(self).__name__}: " + "; ".join(parts)
             )
+        mismatched = []
         for key, (module, table, name) in own.items():
-            if key not in state:
+            if key not in state_dict:
                 continue
-            value = np.asarray(state[key])
-            if table == "_parameters":
-                target = module._parameters[name].array
-                if value.shape != target.shape:
-                    raise ShapeError(
-                        f"state_dict[{key!r}] has shape {value.shape}, the model expects "
-                        f"{target.shape}"
-                    )
-                np.copyto(target, value, casting="same_kind")
-            else:
-                target = module._buffers[name]
-                if value.shape != np.shape(target):
-                    raise ShapeError(
-                        f"state_dict[{key!r}] has shape {value.shape}, the model expects "
-                        f"{np.shape(target)}"
-                    )
-                module._buffers[name] = value.astype(np.asarray(target).dtype, copy=True)
+            value = state_dict[key]
+            value = value.array if isinstance(value, Tensor) else np.asarray(value)
+            target = getattr(module, table)[name]
+            if value.shape != target.shape:
+                mismatched.append(
+                    f"{key!r}: the checkpoint has shape {value.shape}, the model {target.shape}"
+                )
+        if mismatched:
+            raise ShapeError(
+                f"error loading state_dict for {type(self).__name__}: size mismatch for "
+                + "; ".join(mismatched)
+            )
+        with no_grad():
+            for key, (module, table, name) in own.items():
+                if key not in state_dict:
+                    continue
+                value = state_dict[key]
+                array = value.array if isinstance(value, Tensor) else np.asarray(value)
+                target = getattr(module, table)[name]
+                if assign:
+                    target.array = np.array(array, dtype=target.dtype, copy=True)
+                else:
+                    np.copyto(target.array, array, casting="unsafe")
+                    bump_version(target)
+        return _IncompatibleKeys(missing, unexpected)
 
     # --------------------------------------------------------------- description
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this module (model files store them)."""
+        out = {}
+        for key, value in self._init_args.items():
+            if key in self._not_config:
+                continue
+            try:
+                out[key] = _json_value(value)
+            except TypeError as error:
+                raise ConfigError(
+                    f"{type(self).__name__}: argument {key!r} is a {error}, which a model file "
+                    "cannot store"
+                ) from None
+        return out
+
     def extra_repr(self) -> str:
-        return ""
+        """The text inside the parentheses of this module's repr; chainrule's layers derive it
+        from their config, as ``arg=value`` for each argument that differs from its default."""
+        if not type(self).__module__.startswith("chainrule."):
+            return ""
+        try:
+            signature = inspect.signature(type(self).__init__)
+        except (TypeError, ValueError):
+            return ""
+        parts = []
+        for key, value in self._init_args.items():
+            param = signature.parameters.get(key)
+            if key in self._not_config or param is None or param.kind is param.VAR_POSITIONAL:
+                continue
+            if param.default is not param.empty and _same(value, param.default):
+                continue
+            parts.append(f"{key}={value!r}" if param.default is not param.empty else repr(value))
+        return ", ".join(parts)
+
+    def _get_name(self) -> str:
+        return type(self).__name__
 
     def __repr__(self) -> str:
         lines = []
         for name, child in self._modules.items():
             child_repr = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_repr}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
+        head = f"{self._get_name()}({self.extra_repr()}"
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
 
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments that rebuild this module (used by model files)."""
-        raise NotImplementedError(f"{type(self).__name__} cannot be described for saving")
+
+def _same(value: Any, default: Any) -> bool:
+    try:
+        return bool(value == default) and type(value) is type(default)
+    except (TypeError, ValueError):
+        return False
 
 
-class Sequential(Module):
-    """Modules applied in order; children are named 0, 1, 2, ..."""
+def _as_buffer(value: Any, name: str, owner: str) -> Tensor | None:
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray | np.generic | list | tuple | int | float | bool):
+        value = Tensor._make(np.asarray(value))
+    if isinstance(value, Tensor):
+        if _budget:
+            _spend(value.array, f"buffer {name!r}")
+        return value
+    raise TypeError(
+        f"cannot assign {type(value).__name__} as buffer {name!r} of {owner} (a Tensor or None "
+        "expected)"
+    )
 
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        for module in modules:
-            self.append(module)
 
-    def append(self, module: Module) -> Sequential:
-        if not isinstance(module, Module):
-            raise TypeError(f"Sequential takes Modules, got {type(module).__name__}")
-        setattr(self, str(len(self._modules)), module)
-        return self
-
-    def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def config(self) -> dict[str, Any]:
-        return {}
+def snapshot(module: Module) -> dict[str, np.ndarray]:
+    """Private copies of a module's state_dict as NumPy arrays (for checkpoints and restores)."""
+    return {k: np.array(v.array, copy=True) for k, v in module.state_dict().items()}

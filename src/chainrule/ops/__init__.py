@@ -1,11 +1,12 @@
 """Every differentiable primitive, forward and backward side by side, on NumPy arrays only.
 
 Grouped by kind: ``elementwise``, ``reduce``, ``shape``, ``index``, ``matmul`` (and ``einsum``),
-``nn`` (fused layers, activations and losses), ``conv`` (convolution, pooling, batch norm).
+``nn`` (fused layers, activations and losses), ``conv`` (convolution, batch norm), ``pool``.
 """
 
+from .activation import ELU, GELU, Hardswish, Hardtanh, LogSigmoid, Mish, SiLU, Softplus
 from .base import Array, Context, Function, Grads, constant_like
-from .conv import AvgPool2d, BatchNorm, BatchNormEval, Conv2d, MaxPool2d
+from .conv import BatchNorm, BatchNormEval, Conv2d, ConvTranspose2d
 from .einsum import Einsum
 from .elementwise import (
     Abs,
@@ -59,6 +60,7 @@ from .elementwise import (
     Where,
     Xlogy,
 )
+from .embedding import Embedding
 from .index import Index, IndexPut, ScatterReduce, ViewScatter
 from .matmul import MatMul
 from .nn import (
@@ -73,6 +75,8 @@ from .nn import (
     Softmax,
     Tanh,
 )
+from .norm import LayerNorm
+from .pool import AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from .reduce import Amax, Amin, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Mean, Norm, Prod, Sum
 from .shape import (
     Concatenate,
@@ -89,9 +93,12 @@ from .shape import (
 
 __all__ = [
     "BCE",
+    "ELU",
+    "GELU",
     "Abs",
     "Acos",
     "Acosh",
+    "AdaptiveMaxPool2d",
     "Add",
     "Amax",
     "Amin",
@@ -112,6 +119,7 @@ __all__ = [
     "Concatenate",
     "Context",
     "Conv2d",
+    "ConvTranspose2d",
     "Copysign",
     "Cos",
     "Cosh",
@@ -121,6 +129,7 @@ __all__ = [
     "Diagonal",
     "Div",
     "Einsum",
+    "Embedding",
     "Erf",
     "Erfc",
     "Exp",
@@ -135,8 +144,11 @@ __all__ = [
     "Frac",
     "Function",
     "Grads",
+    "Hardswish",
+    "Hardtanh",
     "Index",
     "IndexPut",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Log",
@@ -144,6 +156,7 @@ __all__ = [
     "Log2",
     "Log10",
     "LogCumSumExp",
+    "LogSigmoid",
     "LogSoftmax",
     "LogSumExp",
     "MatMul",
@@ -151,6 +164,7 @@ __all__ = [
     "Maximum",
     "Mean",
     "Minimum",
+    "Mish",
     "Mul",
     "Neg",
     "Norm",
@@ -165,11 +179,13 @@ __all__ = [
     "Round",
     "Rsqrt",
     "ScatterReduce",
+    "SiLU",
     "Sigmoid",
     "Sign",
     "Sin",
     "Sinh",
     "Softmax",
+    "Softplus",
     "Sqrt",
     "Square",
     "Sub",

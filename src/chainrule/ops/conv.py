@@ -1,9 +1,12 @@
-"""Convolution, pooling and batch normalisation primitives on NCHW arrays (PyTorch's layouts).
+"""Convolution and batch normalisation primitives on NCHW arrays (PyTorch's layouts); pooling is
+in ``pool.py``.
 
 Each could be composed from indexing and matmul; they are primitives for speed. Convolution is
-im2col plus one matrix product per pass, so BLAS does nearly all of the work. Pooling and col2im
-loop over the kh·kw kernel offsets only, each step vectorised over samples, channels and pixels.
-Batch norm's fused backward is one pass where its composite would be a dozen nodes.
+im2col plus one matrix product per pass (per group), so BLAS does nearly all of the work; col2im
+loops over the kh·kw kernel offsets only, each step vectorised over samples, channels and pixels.
+The transposed convolution is the same three pieces in the other order (its forward is
+convolution's input gradient, its input gradient a convolution). Batch norm's fused backward
+is one pass where its composite would be a dozen nodes.
 
 Layout: im2col builds its columns channels-first, (C·kh·kw, N·H_out·W_out), from an (C, N, H, W)
 padded copy. Every copied run is then a contiguous image row, and the backward's col2im adds whole
@@ -14,8 +17,6 @@ padded copy. Every copied run is then a contiguous image row, and the backward's
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -24,36 +25,112 @@ from .base import Array, Context, Function, Grads
 Pair = tuple[int, int]
 
 
-def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """Positions of a kernel sliding over a padded axis (PyTorch's floor mode)."""
-    return (size + 2 * padding - kernel) // stride + 1
+def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """Positions of a (dilated) kernel sliding over a padded axis (PyTorch's floor mode)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _offset_view(xp: Array, i: int, j: int, stride: Pair, out_hw: Pair) -> Array:
+def offset_view(xp: Array, i: int, j: int, stride: Pair, out_hw: Pair) -> Array:
     """Element (i, j) of every window: xp (..., Hp, Wp) -> (..., H_out, W_out), a strided view."""
     (sh, sw), (ho, wo) = stride, out_hw
     return xp[..., i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]
 
 
-def _pad(x: Array, padding: Pair, value: float) -> Array:
-    """x (N, C, H, W) framed by `value`; x itself when there is no padding."""
-    ph, pw = padding
-    if ph == pw == 0:
-        return x
-    n, c, h, w = x.shape
-    xp = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
-    xp[:, :, ph : ph + h, pw : pw + w] = x
-    return xp
-
-
-def _unpad(xp: Array, padding: Pair) -> Array:
-    ph, pw = padding
-    return xp[..., ph : xp.shape[-2] - ph, pw : xp.shape[-1] - pw]
-
-
 # ---------------------------------------------------------------------------- convolution
+def im2col(
+    x: Array, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair | None = None
+) -> tuple[Array, Pair]:
+    """Columns (C·kh·kw, N·H_out·W_out) of the windows of x (N, C, H, W), channels first, and
+    (H_out, W_out); out_hw keeps only that many leading window positions."""
+    n, c, h, w = x.shape
+    (kh, kw), (ph, pw), (sh, sw), (dh, dw) = kernel, padding, stride, dilation
+    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)  # (C, N, H+2ph, W+2pw)
+    xp[:, :, ph : ph + h, pw : pw + w] = x.transpose(1, 0, 2, 3)  # (N,C,H,W) -> (C,N,H,W)
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::sh, ::sw]
+    if dh > 1 or dw > 1:
+        windows = windows[..., ::dh, ::dw]
+    if out_hw is not None:
+        windows = windows[:, :, : out_hw[0], : out_hw[1]]
+    ho, wo = windows.shape[2:4]
+    # windows: (C, N, H_out, W_out, kh, kw), a view; the one copy of im2col is this reshape.
+    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(c * kh * kw, n * ho * wo), (ho, wo)
+
+
+def col2im(
+    dcols: Array, x_shape: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair
+) -> Array:
+    """The adjoint of im2col: dcols (C, kh, kw, N, H_out, W_out) summed back into the
+    (N, C, H, W) image, one (C, N, H_out, W_out) block per kernel offset."""
+    n, c, h, w = x_shape
+    _, kh, kw, _, *out_hw = dcols.shape
+    (ph, pw), (dh, dw) = padding, dilation
+    dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            offset_view(dxp, i * dh, j * dw, stride, out_hw)[...] += dcols[:, i, j]  # type: ignore[arg-type]
+    # (C, N, H, W) -> (N, C, H, W), copied contiguous
+    return np.ascontiguousarray(dxp[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3))
+
+
+def _weight_times(weight: Array, cols: Array, groups: int) -> Array:
+    """Per group W_g (K/G, C/G·kh·kw) @ cols_g: weight (K, C/G, kh, kw), cols (C·kh·kw, L)
+    -> (K, L)."""
+    k = weight.shape[0]
+    if groups == 1:
+        return weight.reshape(k, -1) @ cols  # (K, C*kh*kw) @ (C*kh*kw, L)
+    # (G, K/G, C/G*kh*kw) @ (G, C/G*kh*kw, L) -> (K, L)
+    grouped = cols.reshape(groups, -1, cols.shape[1])
+    return (weight.reshape(groups, k // groups, -1) @ grouped).reshape(k, -1)
+
+
+def _weight_t_times(weight: Array, g: Array, groups: int) -> Array:
+    """Per group W_gᵀ @ g_g: weight (K, C/G, kh, kw), g (K, L) -> (C·kh·kw, L)."""
+    k = weight.shape[0]
+    if groups == 1:
+        return weight.reshape(k, -1).T @ g  # (C*kh*kw, K) @ (K, L)
+    # (G, C/G*kh*kw, K/G) @ (G, K/G, L)
+    grouped = g.reshape(groups, k // groups, -1)
+    return (weight.reshape(groups, k // groups, -1).transpose(0, 2, 1) @ grouped).reshape(
+        -1, g.shape[1]
+    )
+
+
+def _weight_grad(g: Array, cols: Array, groups: int, w_shape: tuple[int, ...]) -> Array:
+    """Per group g_g @ cols_gᵀ: g (K, L), cols (C·kh·kw, L) -> weight (K, C/G, kh, kw)."""
+    if groups == 1:
+        return (g @ cols.T).reshape(w_shape)  # (K, L) @ (L, C*kh*kw)
+    # (G, K/G, L) @ (G, L, C/G*kh*kw)
+    grouped = g.reshape(groups, w_shape[0] // groups, -1)
+    return (grouped @ cols.reshape(groups, -1, cols.shape[1]).transpose(0, 2, 1)).reshape(w_shape)
+
+
+def _channels_first(a: Array) -> Array:
+    """(N, K, H, W) -> (K, N·H·W), copied contiguous."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(a.shape[1], -1)
+
+
+def _to_images(out: Array, n: int, out_hw: Pair, bias: Array | None) -> Array:
+    """(K, N·H·W) -> (N, K, H, W), copied contiguous with the bias added on the way: one pass
+    over the output instead of two."""
+    k = out.shape[0]
+    result = np.empty((n, k, *out_hw), dtype=out.dtype)
+    transposed = out.reshape(k, n, *out_hw).transpose(1, 0, 2, 3)
+    if bias is None:
+        np.copyto(result, transposed)
+    else:
+        np.add(transposed, bias[:, None, None], out=result)
+    return result
+
+
 class Conv2d(Function):
-    """z = W ⋆ x + b as W(K, C·kh·kw) @ cols;  dW = g @ colsᵀ,  dx = col2im(Wᵀ @ g),  db = Σ g."""
+    """z = W ⋆ x + b as W(K, C·kh·kw) @ cols per group;  dW = g @ colsᵀ,  dx = col2im(Wᵀ @ g),
+    db = Σ g.
+
+    ``padding`` is symmetric zeros (the functional layer pads other modes and 'same''s odd
+    remainder first); ``groups`` splits C and K into that many independent convolutions, whose
+    column blocks are contiguous in the channels-first layout.
+    """
 
     @staticmethod
     def forward(
@@ -64,170 +141,90 @@ class Conv2d(Function):
         *,
         stride: Pair = (1, 1),
         padding: Pair = (0, 0),
+        dilation: Pair = (1, 1),
+        groups: int = 1,
     ) -> Array:
-        n, c, h, w = x.shape
-        k, _, kh, kw = weight.shape
-        (ph, pw), (sh, sw) = padding, stride
-        ho, wo = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
-        xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)  # (C, N, H+2ph, W+2pw)
-        xp[:, :, ph : ph + h, pw : pw + w] = x.transpose(1, 0, 2, 3)  # (N,C,H,W) -> (C,N,H,W)
-        windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-        # windows: (C, N, H_out, W_out, kh, kw), a view; the one copy of im2col is this reshape.
-        cols = windows.transpose(0, 4, 5, 1, 2, 3).reshape(c * kh * kw, n * ho * wo)
-        out = weight.reshape(k, -1) @ cols  # (K, C*kh*kw) @ (C*kh*kw, N*H_out*W_out)
+        cols, out_hw = im2col(x, weight.shape[2:], stride, padding, dilation)
+        out = _weight_times(weight, cols, groups)  # (K, N*H_out*W_out)
         need_x, need_w = ctx.needs_input_grad[:2]
         # cols only for dW, weight only for dx: the first layer (no dx) keeps no weight alive.
         ctx.save_for_backward(cols if need_w else None, weight if need_x else None)
-        ctx.geometry = (x.shape, weight.shape, stride, padding, (ho, wo))
-        # (K, N*H_out*W_out) -> (K, N, H_out, W_out) -> (N, K, H_out, W_out), copied contiguous
-        # with the bias added on the way: one pass over the output instead of two.
-        result = np.empty((n, k, ho, wo), dtype=out.dtype)
-        transposed = out.reshape(k, n, ho, wo).transpose(1, 0, 2, 3)
-        if bias is None:
-            np.copyto(result, transposed)
-        else:
-            np.add(transposed, bias[:, None, None], out=result)
-        return result
+        ctx.geometry = (x.shape, weight.shape, stride, padding, dilation, groups, out_hw)
+        return _to_images(out, x.shape[0], out_hw, bias)
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
         cols, weight = ctx.saved
         need_x, need_w, need_b = (*ctx.needs_input_grad, False)[:3]
-        x_shape, w_shape, stride, padding, out_hw = ctx.geometry
-        n, c, h, w = x_shape
-        k, _, kh, kw = w_shape
-        # (N, K, H_out, W_out) -> (K, N, H_out, W_out) -> (K, N*H_out*W_out)
-        g = np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(k, -1)
-        dw = (g @ cols.T).reshape(w_shape) if need_w else None  # (K, N*Ho*Wo) @ (N*Ho*Wo, C*kh*kw)
+        x_shape, w_shape, stride, padding, dilation, groups, out_hw = ctx.geometry
+        g = _channels_first(grad_out)  # (K, N*H_out*W_out)
+        dw = _weight_grad(g, cols, groups, w_shape) if need_w else None
         db = g.sum(axis=1) if need_b else None
         dx = None
         if need_x:
-            # (C*kh*kw, K) @ (K, N*H_out*W_out) -> (C, kh, kw, N, H_out, W_out)
-            dcols = (weight.reshape(k, -1).T @ g).reshape(c, kh, kw, n, *out_hw)
-            ph, pw = padding
-            dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=grad_out.dtype)
-            for i in range(kh):  # col2im: each kernel offset adds one (C, N, H_out, W_out) block
-                for j in range(kw):
-                    _offset_view(dxp, i, j, stride, out_hw)[...] += dcols[:, i, j]
-            # (C, N, H, W) -> (N, C, H, W), copied contiguous
-            dx = np.ascontiguousarray(_unpad(dxp, padding).transpose(1, 0, 2, 3))
+            # (C*kh*kw, N*H_out*W_out) -> (C, kh, kw, N, H_out, W_out)
+            dcols = _weight_t_times(weight, g, groups).reshape(
+                x_shape[1], *w_shape[2:], x_shape[0], *out_hw
+            )
+            dx = col2im(dcols, x_shape, stride, padding, dilation)
         return dx, dw, db
 
 
-# ---------------------------------------------------------------------------- pooling
-def _pool_geometry(x: Array, kernel: Pair, stride: Pair, padding: Pair) -> tuple[Pair, bool]:
-    """(H_out, W_out), and whether the windows tile the image: no overlap, no padding."""
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    out_hw = (output_size(x.shape[2], kh, sh, ph), output_size(x.shape[3], kw, sw, pw))
-    tiles = (sh, sw) == (kh, kw) and ph == pw == 0
-    return out_hw, tiles
+class ConvTranspose2d(Function):
+    """z = conv2d's input gradient applied to x: col2im(Wᵀ @ x) + b, weight (C, K/G, kh, kw);
+    dx = W ⋆ g (conv2d of g),  dW = x @ im2col(g)ᵀ,  db = Σ g.
 
-
-def _first_max(views: list[Array]) -> tuple[Array, Any]:
-    """Elementwise max of same-shape arrays and the index of the first one attaining it.
-
-    A pairwise tournament in which the earlier entry wins ties, as PyTorch breaks them: per
-    merge one maximum, one comparison and one select, all elementwise. (A loop that updates
-    the running max with masked copies measured 3x slower; a max-reduce over the window axes
-    of the (N, C, H_out, kh, W_out, kw) view 5x slower.)
+    A primitive for speed: composed from conv2d (spread x with zeros, pad, convolve), it would
+    multiply stride² times as many numbers, most of them zeros.
     """
-    index_type = np.uint8 if len(views) < 256 else np.int32
-    if len(views) == 1:
-        return views[0].copy(), np.zeros(views[0].shape, dtype=index_type)
-    level: list[tuple[Array, Any]] = [(v, index_type(t)) for t, v in enumerate(views)]
-    while len(level) > 1:
-        merged: list[tuple[Array, Any]] = []
-        for (left, left_index), (right, right_index) in zip(level[::2], level[1::2], strict=False):
-            later = right > left
-            if left_index.ndim == right_index.ndim == 0:  # first level: indices t and t + 1
-                index = later.view(index_type) if left_index == 0 else later + left_index
-            else:
-                index = np.where(later, right_index, left_index)
-            merged.append((np.maximum(left, right), index))
-        if len(level) % 2:
-            merged.append(level[-1])
-        level = merged
-    return level[0]
-
-
-class MaxPool2d(Function):
-    """z = max of each window;  dz/dx = 1 at the window's first argmax, else 0 (overlaps summed)."""
 
     @staticmethod
     def forward(
-        ctx: Context, x: Array, *, kernel_size: Pair, stride: Pair, padding: Pair = (0, 0)
+        ctx: Context,
+        x: Array,
+        weight: Array,
+        bias: Array | None = None,
+        *,
+        stride: Pair = (1, 1),
+        padding: Pair = (0, 0),
+        output_padding: Pair = (0, 0),
+        dilation: Pair = (1, 1),
+        groups: int = 1,
     ) -> Array:
-        (kh, kw), (n, c) = kernel_size, x.shape[:2]
-        out_hw, tiles = _pool_geometry(x, kernel_size, stride, padding)
-        if tiles:
-            # Fast path: the windows tile the image (a ragged edge is dropped, as floor mode does).
-            ho, wo = out_hw
-            tiled = x[:, :, : ho * kh, : wo * kw].reshape(n, c, ho, kh, wo, kw)  # a view
-            offsets = [tiled[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
-        else:
-            xp = _pad(x, padding, -np.inf)  # -inf never wins a window that has a real element
-            offsets = [_offset_view(xp, i, j, stride, out_hw) for i in range(kh) for j in range(kw)]
-        if not ctx.needs_input_grad[0]:
-            out = offsets[0].copy()  # (N, C, H_out, W_out)
-            for view in offsets[1:]:
-                np.maximum(out, view, out=out)
-            return out
-        out, argmax = _first_max(offsets)
-        ctx.save_for_backward(argmax)
-        ctx.geometry = (x.shape, kernel_size, stride, padding, out_hw, tiles)
+        n, _, h, w = x.shape
+        kh, kw = weight.shape[2:]
+        k = weight.shape[1] * groups
+        out_hw = tuple(
+            (size - 1) * s - 2 * p + d * (kernel - 1) + e + 1
+            for size, s, p, d, kernel, e in zip(
+                (h, w), stride, padding, dilation, (kh, kw), output_padding, strict=True
+            )
+        )
+        # (C, N*H*W) -> (K*kh*kw, N*H*W) -> (K, kh, kw, N, H, W), as conv2d's dx from grad x.
+        dcols = _weight_t_times(weight, _channels_first(x), groups).reshape(k, kh, kw, n, h, w)
+        out = col2im(dcols, (n, k, *out_hw), stride, padding, dilation)
+        if bias is not None:
+            out += bias[:, None, None]
+        need_x, need_w = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(x if need_w else None, weight if need_x else None)
+        ctx.geometry = (x.shape, weight.shape, stride, padding, dilation, groups)
         return out
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
-        (argmax,) = ctx.saved
-        x_shape, (kh, kw), stride, padding, out_hw, tiles = ctx.geometry
-        n, c, h, w = x_shape
-        ph, pw = padding
-        ho, wo = out_hw
-        covered = tiles and (ho * kh, wo * kw) == (h, w)  # every element is written below
-        dxp = (np.empty if covered else np.zeros)((n, c, h + 2 * ph, w + 2 * pw), grad_out.dtype)
-        for t in range(kh * kw):
-            target = _offset_view(dxp, t // kw, t % kw, stride, out_hw)
-            if tiles:  # windows are disjoint: assign, no read-modify-write
-                np.multiply(grad_out, argmax == t, out=target)
-            else:
-                target += grad_out * (argmax == t)
-        return _unpad(dxp, padding) if ph or pw else dxp
-
-
-class AvgPool2d(Function):
-    """z = mean of each window, padding included;  dz/dx = 1/(kh·kw) for each window holding x."""
-
-    @staticmethod
-    def forward(
-        ctx: Context, x: Array, *, kernel_size: Pair, stride: Pair, padding: Pair = (0, 0)
-    ) -> Array:
-        kh, kw = kernel_size
-        out_hw, tiles = _pool_geometry(x, kernel_size, stride, padding)
-        xp = _pad(x, padding, 0.0)
-        out = _offset_view(xp, 0, 0, stride, out_hw).copy()  # (N, C, H_out, W_out)
-        for t in range(1, kh * kw):
-            out += _offset_view(xp, t // kw, t % kw, stride, out_hw)
-        out *= np.asarray(1 / (kh * kw), dtype=x.dtype)
-        ctx.geometry = (x.shape, kernel_size, stride, padding, out_hw, tiles)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, grad_out: Array) -> Grads:
-        x_shape, (kh, kw), stride, padding, out_hw, tiles = ctx.geometry
-        n, c, h, w = x_shape
-        ph, pw = padding
-        share = grad_out * np.asarray(1 / (kh * kw), dtype=grad_out.dtype)
-        ho, wo = out_hw
-        covered = tiles and (ho * kh, wo * kw) == (h, w)  # every element is written below
-        dxp = (np.empty if covered else np.zeros)((n, c, h + 2 * ph, w + 2 * pw), grad_out.dtype)
-        for t in range(kh * kw):
-            target = _offset_view(dxp, t // kw, t % kw, stride, out_hw)
-            if tiles:
-                target[...] = share
-            else:
-                target += share
-        return _unpad(dxp, padding) if ph or pw else dxp
+        x, weight = ctx.saved
+        need_x, need_w, need_b = (*ctx.needs_input_grad, False)[:3]
+        x_shape, w_shape, stride, padding, dilation, groups = ctx.geometry
+        dx = dw = None
+        # Windows of g (N, K, H_out, W_out) at the H x W positions x came from (output_padding
+        # may leave one more).
+        cols, _ = im2col(grad_out, w_shape[2:], stride, padding, dilation, x_shape[2:])
+        if need_x:
+            dx = _to_images(_weight_times(weight, cols, groups), x_shape[0], x_shape[2:], None)
+        if need_w:
+            dw = _weight_grad(_channels_first(x), cols, groups, w_shape)
+        db = grad_out.sum(axis=(0, 2, 3)) if need_b else None
+        return dx, dw, db
 
 
 # ---------------------------------------------------------------------------- batch norm

@@ -5,67 +5,94 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from ..errors import ConfigError
-from .optimizer import Optimizer, check_hyperparameter, l1_l2_gradient
+from ..tensor import bump_version, make_tensor
+from .optimizer import Optimizer, check_hyperparameter, check_kernel_options, l1_l2_gradient
 
 
 class SGD(Optimizer):
-    """w ← w - lr·v, with v ← μ·v + g (v = g when μ = 0); Nesterov steps along g + μ·v.
+    """g ← ∇ + λ·w;  b ← μ·b + (1-τ)·g (b = g at the first step);  w ← w - lr·(g + μ·b if
+    Nesterov else b). Without momentum, w ← w - lr·g.
 
     Full-batch gradient descent is SGD over one batch that holds the whole data set.
 
     Args:
         lr: learning rate.
-        momentum: μ in [0, 1).
-        nesterov: look-ahead momentum (needs momentum > 0).
-        weight_decay: L2 penalty λ₂ (adds λ₂·w to the gradient).
-        l1: L1 penalty λ₁ (adds λ₁·sign(w) to the gradient).
+        momentum: μ in [0, 1].
+        dampening: τ, the share of each new gradient left out of the momentum buffer.
+        weight_decay: L2 penalty λ (adds λ·w to the gradient).
+        nesterov: look-ahead momentum (needs momentum > 0 and dampening 0).
+        maximize: ascend the objective instead of descending it.
+        l1: chainrule's L1 penalty λ₁ (adds λ₁·sign(w) to the gradient; not in PyTorch).
+        foreach, fused: accepted for PyTorch's signature; NumPy has one kernel.
     """
 
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 0.01,
-        momentum: float = 0.0,
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
         nesterov: bool = False,
-        weight_decay: float = 0.0,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
         l1: float = 0.0,
     ) -> None:
         check_hyperparameter("lr", lr)
         check_hyperparameter("momentum", momentum, 0.0, 1.0)
         check_hyperparameter("weight_decay", weight_decay)
         check_hyperparameter("l1", l1)
-        if nesterov and momentum <= 0:
-            raise ConfigError("nesterov momentum needs momentum > 0")
-        defaults = {
+        check_kernel_options(differentiable)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ConfigError("Nesterov momentum requires a momentum and zero dampening")
+        defaults: dict[str, Any] = {
             "lr": lr,
             "momentum": momentum,
-            "nesterov": nesterov,
+            "dampening": dampening,
             "weight_decay": weight_decay,
-            "l1": l1,
+            "nesterov": nesterov,
+            "maximize": maximize,
+            "foreach": foreach,
+            "differentiable": differentiable,
+            "fused": fused,
         }
+        if l1:
+            defaults["l1"] = l1  # only when used, so the group layout stays PyTorch's
         super().__init__(params, defaults)
 
-    def update(
-        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
-    ) -> None:
+    def _update_group(self, group: dict[str, Any]) -> None:
         # Python floats keep float32 arrays float32 (NumPy's scalar rules), so no casts here.
-        if group["weight_decay"] or group["l1"]:
-            grad = l1_l2_gradient(param, grad, group["weight_decay"], group["l1"])
         lr = float(group["lr"])
-        momentum = group["momentum"]
-        if momentum == 0:
-            param -= lr * grad
-            return
-        velocity = state.get("momentum_buffer")
-        if velocity is None:
-            velocity = state["momentum_buffer"] = grad.copy()
-        else:
-            velocity *= momentum
-            velocity += grad
-        if group["nesterov"]:
-            param -= lr * (grad + momentum * velocity)
-        else:
-            param -= lr * velocity
+        momentum = float(group["momentum"])
+        dampening = float(group["dampening"])
+        weight_decay = float(group["weight_decay"])
+        l1 = float(group.get("l1", 0.0))
+        nesterov, maximize = group["nesterov"], group["maximize"]
+        state = self.state
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            param, grad = p.array, p.grad.array
+            if maximize:
+                grad = -grad
+            if weight_decay or l1:
+                grad = l1_l2_gradient(param, grad, weight_decay, l1)
+            if momentum:
+                s = state[p]
+                buffer = s.get("momentum_buffer")
+                if buffer is None:
+                    s["momentum_buffer"] = make_tensor(grad.copy())
+                    buffer_array = grad
+                else:
+                    buffer_array = buffer.array
+                    buffer_array *= momentum
+                    buffer_array += grad if dampening == 0 else (1 - dampening) * grad
+                direction = grad + momentum * buffer_array if nesterov else buffer_array
+                param -= lr * direction
+            else:
+                param -= lr * grad
+            bump_version(p)

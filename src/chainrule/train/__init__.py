@@ -1,8 +1,9 @@
 """Training: fit() and its History, callbacks, metrics."""
 
 from .callbacks import Callback, EarlyStopping, LRSchedule
-from .fit import History, TrainingState, evaluate, fit
+from .fit import evaluate, fit
 from .metrics import accuracy, confusion_matrix, predict_classes
+from .state import History, TrainingState
 
 __all__ = [
     "Callback",

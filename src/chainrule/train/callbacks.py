@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
-
-if TYPE_CHECKING:
-    from .fit import TrainingState
+from ..nn.module import snapshot
+from ..optim import ReduceLROnPlateau
+from .state import TrainingState
 
 
 class Callback:
@@ -87,7 +87,7 @@ class EarlyStopping(Callback):
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, logs["epoch"], 0
             if self.restore_best_weights:
-                self.best_weights = state.model.state_dict()
+                self.best_weights = snapshot(state.model)
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -119,8 +119,6 @@ class LRSchedule(Callback):
         self.scheduler, self.monitor = scheduler, monitor
 
     def on_epoch_end(self, state: TrainingState, logs: dict[str, Any]) -> None:
-        from ..optim import ReduceLROnPlateau
-
         if isinstance(self.scheduler, ReduceLROnPlateau):
             value = logs.get(self.monitor, logs.get("loss"))
             self.scheduler.step(value)

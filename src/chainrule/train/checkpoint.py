@@ -17,26 +17,25 @@ once (the last checkpoint is still good). The previous handler is restored when 
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, FormatError, TrainingInterrupted
+from ..nn.module import snapshot
 from ..random import get_rng_state, set_rng_state
 from ..serialization import checkpoint_file, load_checkpoint, save_checkpoint
 from .callbacks import Callback
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from .fit import TrainingState
-    from .guard import NonFiniteGuard
+from .guard import NonFiniteGuard
+from .state import History, TrainingState
 
 
 @dataclass
@@ -81,8 +80,8 @@ def resolve(
 def capture(state: TrainingState, callbacks: Sequence[Callback]) -> dict[str, Any]:
     """The whole training state as nested JSON data and arrays (copies)."""
     return {
-        "model": state.model.state_dict(),
-        "optimizer": state.optimizer.state_dict(),
+        "model": snapshot(state.model),
+        "optimizer": copy.deepcopy(state.optimizer.state_dict()),
         "rng": get_rng_state(),
         "loader": {
             **state.loader.state_dict(),
@@ -135,8 +134,6 @@ def restore(
 
 
 def _restore(saved: dict[str, Any], state: TrainingState, callbacks: Sequence[Callback]) -> None:
-    from .fit import History
-
     weights = saved["model"]
     own = dict(state.model.named_parameters())
     for name, value in weights.items():

@@ -10,85 +10,34 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from ..data import DataLoader, check_finite, check_labels
-from ..errors import ConfigError, NonFiniteError, ShapeError
-from ..nn import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Module
+from ..errors import ConfigError, DataError, NonFiniteError, ShapeError
+from ..nn import Module
 from ..optim import Optimizer, clip_grad_norm_
 from ..tensor import Tensor, detect_anomaly, no_grad
 from .callbacks import Callback
 from .checkpoint import CheckpointConfig, Checkpointer, resolve
 from .guard import NonFiniteGuard
 from .metrics import accuracy, predict_classes
-
-
-class History:
-    """Per-epoch records: ``history.epochs`` is a list of dicts, ``history['loss']`` a column."""
-
-    def __init__(self, epochs: Iterable[dict[str, Any]] = ()) -> None:
-        self.epochs: list[dict[str, Any]] = list(epochs)
-
-    def append(self, logs: dict[str, Any]) -> None:
-        self.epochs.append(logs)
-
-    def __getitem__(self, key: str) -> list[Any]:
-        return [e.get(key) for e in self.epochs]
-
-    def __len__(self) -> int:
-        return len(self.epochs)
-
-    @property
-    def history(self) -> dict[str, list[Any]]:
-        """Keras-style dict of columns."""
-        keys = dict.fromkeys(k for e in self.epochs for k in e)
-        return {k: self[k] for k in keys}
-
-    @property
-    def last(self) -> dict[str, Any]:
-        return self.epochs[-1] if self.epochs else {}
-
-
-@dataclass
-class TrainingState:
-    """What callbacks see and may change (``stop_training``)."""
-
-    model: Module
-    loss_fn: Module
-    optimizer: Optimizer
-    history: History
-    loader: DataLoader
-    epochs: int
-    epoch: int = 0
-    step: int = 0
-    stop_training: bool = False
-    restored_epoch: int | None = None
-    loss: Tensor | None = None
-    batch: tuple[np.ndarray, np.ndarray] | None = None
-    records: dict[str, Any] = field(default_factory=dict)  # monitors write here
-    in_epoch: bool = False  # inside an epoch (a checkpoint taken mid-epoch resumes there)
-    epoch_totals: dict[str, Any] = field(default_factory=dict)  # running sums of this epoch
+from .state import History, TrainingState
 
 
 def loss_target(y: np.ndarray, output: Tensor, loss_fn: Module) -> np.ndarray:
-    """Labels as the loss wants them: integers for cross-entropy, floats shaped as the output
-    for BCE (a column of 0/1 beside a single logit) and for MSE."""
-    if isinstance(loss_fn, CrossEntropyLoss):
-        return y
-    y = np.asarray(y, dtype=output.dtype)
-    return y.reshape(output.shape) if y.size == output.array.size else y
+    """Labels as the loss takes them (its ``target_for``: integers for cross-entropy, floats
+    shaped as the output for BCE and MSE)."""
+    target_for = getattr(loss_fn, "target_for", None)
+    return y if target_for is None else target_for(y, output)
 
 
 def _validate(model: Module, loss_fn: Module, x: np.ndarray, y: np.ndarray, name: str) -> None:
     """Fail before training, naming the row, rather than mid-epoch with a batch-relative row."""
     if len(x) == 0:
-        from ..errors import DataError
-
         raise DataError(f"{name} data set is empty")
     if len(x) != len(y):
         raise ShapeError(f"{name} data has {len(x)} inputs but {len(y)} labels")
@@ -97,10 +46,10 @@ def _validate(model: Module, loss_fn: Module, x: np.ndarray, y: np.ndarray, name
         was_training = model.training
         out = model.eval()(Tensor(np.asarray(x[:1], dtype=np.float32)))
         model.train(was_training)
-    if isinstance(loss_fn, CrossEntropyLoss):
-        check_labels(y, out.shape[-1])
-    elif isinstance(loss_fn, BCELoss | BCEWithLogitsLoss):
-        check_labels(y, 2)
+    label_classes = getattr(loss_fn, "label_classes", None)
+    classes = label_classes(out.shape) if label_classes is not None else None
+    if classes is not None:
+        check_labels(y, classes)
 
 
 def evaluate(
@@ -112,8 +61,6 @@ def evaluate(
         {'loss': float, 'accuracy': float or None, 'predictions': (N,) ints or None}
     """
     if len(x) == 0:
-        from ..errors import DataError
-
         raise DataError("evaluation data set is empty")
     was_training = model.training
     model.eval()

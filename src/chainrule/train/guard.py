@@ -11,20 +11,20 @@ Policies (``fit(..., on_nonfinite=...)``, ``chainrule train --on-nonfinite``):
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, NonFiniteError
 from ..nn import Module
+from ..nn.module import snapshot
 from ..tensor import Tensor, _anomaly_hooks, no_grad
-
-if TYPE_CHECKING:
-    from .callbacks import Callback
-    from .fit import TrainingState
+from .callbacks import Callback
+from .state import TrainingState
 
 POLICIES = ("stop", "skip", "rollback")
 REMEDIES = (
@@ -95,7 +95,7 @@ class NonFiniteGuard:
     def remember(self, state: TrainingState) -> None:
         """Keep the current weights and optimizer state in memory (rollback policy only)."""
         if self.policy == "rollback":
-            self.snapshot = (state.model.state_dict(), state.optimizer.state_dict())
+            self.snapshot = (snapshot(state.model), copy.deepcopy(state.optimizer.state_dict()))
 
     def saved_checkpoint(self, state: TrainingState, path: str) -> None:
         self.checkpoint_note = (

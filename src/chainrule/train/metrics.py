@@ -6,22 +6,17 @@ from typing import Any
 
 import numpy as np
 
-from ..nn import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Module
+from ..nn import Module
 
 
 def predict_classes(output: np.ndarray, loss_fn: Module | None = None) -> np.ndarray | None:
-    """Class predictions from a model's output, by what the loss says the output means.
-
-    (N, K) logits or probabilities → argmax; one logit (BCEWithLogitsLoss) → logit > 0; one
-    probability (BCELoss) → p > 0.5. None when the output is not a classification (MSELoss).
-    """
-    if isinstance(loss_fn, BCEWithLogitsLoss):
-        return (output.reshape(len(output), -1)[:, 0] > 0).astype(np.int64)
-    if isinstance(loss_fn, BCELoss):
-        return (output.reshape(len(output), -1)[:, 0] > 0.5).astype(np.int64)
-    if isinstance(loss_fn, CrossEntropyLoss) or (loss_fn is None and output.ndim == 2):
-        return output.argmax(axis=1)
-    return None
+    """Class predictions from a model's output, as the loss says to read it (its ``predict``:
+    argmax for cross-entropy, p > 0.5 for BCE, logit > 0 for BCE with logits); without a loss,
+    argmax of (N, K) scores. None when the output is not a classification (MSELoss)."""
+    if loss_fn is None:
+        return output.argmax(axis=1) if output.ndim == 2 else None
+    predict = getattr(loss_fn, "predict", None)
+    return predict(output) if predict is not None else None
 
 
 def accuracy(predicted: np.ndarray, target: np.ndarray) -> float:

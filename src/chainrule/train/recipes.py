@@ -18,12 +18,13 @@ from .. import nn, optim
 from ..data import load_breast_cancer, load_digits, load_idx_folder, load_mnist, train_val_split
 from ..data.loader import check_finite
 from ..errors import ConfigError, DataError
-from ..models import build_mlp
+from ..models import build_cnn, build_mlp
 from ..random import manual_seed
 from .callbacks import Callback, EarlyStopping, LRSchedule
 from .checkpoint import CheckpointConfig, resolve
-from .fit import History, evaluate, fit
+from .fit import evaluate, fit
 from .metrics import confusion_matrix
+from .state import History
 
 DATASETS = ("digits", "breast-cancer", "mnist", "idx")
 MODELS = ("mlp", "cnn")
@@ -125,6 +126,28 @@ BASE_CONFIG: dict[str, Any] = dict(
 )
 
 
+def check_saved_config(config: dict[str, Any]) -> None:
+    """Settings read back from a run's checkpoint: known keys, each of its default's type."""
+    unknown = sorted(set(config) - set(BASE_CONFIG))
+    if unknown:
+        raise ConfigError(f"saved settings {unknown} are not chainrule train's")
+    for key, value in config.items():
+        default = BASE_CONFIG[key]
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int | float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif isinstance(default, list):
+            ok = isinstance(value, list) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            )
+        else:
+            scalars = value if isinstance(value, list) else [value]
+            ok = all(v is None or isinstance(v, str | int | float) for v in scalars)
+        if not ok:
+            raise ConfigError(f"saved setting {key!r} = {value!r} is not valid")
+
+
 def resolve_config(overrides: dict[str, Any]) -> dict[str, Any]:
     """BASE_CONFIG, then the recipe of (dataset, model), then what the user set explicitly."""
     dataset = overrides.get("dataset") or BASE_CONFIG["dataset"]
@@ -145,8 +168,6 @@ def build_model(config: dict[str, Any], data: Dataset, x_train: np.ndarray) -> n
     normalize = nn.Normalize.from_data(x_train, per_feature=per_feature)
     outputs = 1 if data.num_classes == 2 and data.image_shape is None else data.num_classes
     if config["model"] == "cnn":
-        from ..models import build_cnn
-
         if data.image_shape is None:
             raise ConfigError(f"--model cnn needs image data; {data.name} is a table")
         body = build_cnn(data.image_shape, outputs, dropout=config["dropout"])

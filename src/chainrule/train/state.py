@@ -1,0 +1,64 @@
+"""History and TrainingState: what the loop, its callbacks, the guard and the checkpointer share.
+
+It imports nothing else from train/, so that every other module there can import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..data import DataLoader
+from ..nn import Module
+from ..optim import Optimizer
+from ..tensor import Tensor
+
+
+class History:
+    """Per-epoch records: ``history.epochs`` is a list of dicts, ``history['loss']`` a column."""
+
+    def __init__(self, epochs: Iterable[dict[str, Any]] = ()) -> None:
+        self.epochs: list[dict[str, Any]] = list(epochs)
+
+    def append(self, logs: dict[str, Any]) -> None:
+        self.epochs.append(logs)
+
+    def __getitem__(self, key: str) -> list[Any]:
+        return [e.get(key) for e in self.epochs]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    @property
+    def history(self) -> dict[str, list[Any]]:
+        """Keras-style dict of columns."""
+        keys = dict.fromkeys(k for e in self.epochs for k in e)
+        return {k: self[k] for k in keys}
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return self.epochs[-1] if self.epochs else {}
+
+
+@dataclass
+class TrainingState:
+    """What callbacks see and may change (``stop_training``)."""
+
+    model: Module
+    loss_fn: Module
+    optimizer: Optimizer
+    history: History
+    loader: DataLoader
+    epochs: int
+    epoch: int = 0
+    step: int = 0
+    stop_training: bool = False
+    restored_epoch: int | None = None
+    loss: Tensor | None = None
+    batch: tuple[np.ndarray, np.ndarray] | None = None
+    records: dict[str, Any] = field(default_factory=dict)  # monitors write here
+    in_epoch: bool = False  # inside an epoch (a checkpoint taken mid-epoch resumes there)
+    epoch_totals: dict[str, Any] = field(default_factory=dict)  # running sums of this epoch
