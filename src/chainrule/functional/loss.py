@@ -452,6 +452,27 @@ def cross_entropy(
             N·d1·...), 'sum', or 'none' for the per-target losses.
         label_smoothing: ε in [0, 1]: the target becomes (1-ε)·target + ε/C.
     """
+    if (
+        weight is None
+        and label_smoothing == 0
+        and size_average is None
+        and reduce is None
+        and isinstance(input, Tensor)
+        and input.ndim == 2
+        and reduction in ("mean", "sum")
+    ):
+        # The training loop's case, kept to one fused op and one reduction (per-step overhead
+        # matters at small batches): (N, C) logits, (N,) labels all in range, no weights.
+        labels = target.array if isinstance(target, Tensor) else np.asarray(target)
+        if (
+            labels.ndim == 1
+            and labels.dtype.kind in "iu"
+            and labels.shape[0] == input.shape[0] > 0
+            and 0 <= labels.min()
+            and labels.max() < input.shape[1]
+        ):
+            losses = apply(ops.CrossEntropy, input, target=labels)
+            return losses.mean() if reduction == "mean" else losses.sum()
     reduction = _reduction("cross_entropy", size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ConfigError(
