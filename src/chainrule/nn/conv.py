@@ -45,9 +45,6 @@ class Unflatten(Module):
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
-    def config(self) -> dict[str, Any]:
-        return {"dim": self.dim, "unflattened_size": list(self.unflattened_size)}
-
 
 def _tuple(value: IntPair, name: str, dims: int) -> tuple[int, ...]:
     """PyTorch's stored form of a size argument: a dims-tuple of ints."""

@@ -68,38 +68,36 @@ class Linear(Module):
         )
 
 
-class _Stateless(Module):
-    """A layer with no parameters and no constructor arguments."""
+class Identity(Module):
+    """y = x (any arguments are accepted and ignored, as PyTorch's)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
 
     def config(self) -> dict[str, Any]:
         return {}
 
-
-class Identity(_Stateless):
-    def forward(self, x: Tensor) -> Tensor:
-        return x
+    def forward(self, input: Tensor) -> Tensor:
+        return input
 
 
 class Flatten(Module):
-    """(N, C, H, W) -> (N, C·H·W): every axis from start_dim on folded into one."""
+    """(N, C, H, W) -> (N, C·H·W): the dims from start_dim to end_dim folded into one."""
 
-    def __init__(self, start_dim: int = 1) -> None:
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
-        self.start_dim = start_dim
+        self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.ndim <= self.start_dim:
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim <= self.start_dim:
             raise ShapeError(
                 f"Flatten(start_dim={self.start_dim}) needs at least {self.start_dim + 1} "
-                f"dimensions, got input of shape {x.shape}"
+                f"dimensions, got input of shape {input.shape}"
             )
-        return x.flatten(self.start_dim)
+        return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}"
-
-    def config(self) -> dict[str, Any]:
-        return {"start_dim": self.start_dim}
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Normalize(Module):
@@ -139,9 +137,6 @@ class Normalize(Module):
 
     def extra_repr(self) -> str:
         return f"shape={tuple(self.mean.shape)}"
-
-    def config(self) -> dict[str, Any]:
-        return {"shape": list(self.mean.shape)}
 
 
 def _row_chunks(x: np.ndarray, rows: int = 4096) -> list[np.ndarray]:

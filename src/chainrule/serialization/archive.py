@@ -10,8 +10,8 @@ members, in this order:
     - ``tensors``: one entry ``{"dtype", "shape", "sha256"}`` per tensor member; a model file
       keys them by parameter name (``"1.weight"``), a checkpoint lists them in member order;
     - a model file: ``architecture``, the layer tree as ``{"type", "config", "layers"}`` where
-      ``type`` names a class of ``chainrule.nn`` that has a size rule (``SIZE_RULES``) and
-      ``config`` holds its constructor arguments as JSON values;
+      ``type`` names a layer class exported by ``chainrule.nn`` and ``config`` holds its
+      recorded constructor arguments as JSON values;
     - a checkpoint: ``state``, the training state as JSON in which ``{"__tensor__": i}``
       stands for tensor member i;
     - ``metadata``: free JSON (the run's settings), never interpreted by the loader.
@@ -24,10 +24,10 @@ What loading guarantees:
   names read from the file are only compared with names the code expects, never used as paths.
 - Sizes are checked before anything is allocated: the zip directory (at most 10,000 members,
   2 MiB), the header (at most 4 MiB, read with a bounded reader), every tensor's declared bytes
-  against its member's size, and the total against the file's size; for a model file the
-  parameter shapes are computed from the architecture (``declared_tensors``) and compared with
-  the stored ones before any layer is built. A file can therefore make the loader allocate at
-  most about its own size.
+  against its member's size, and the total against the file's size; a model file's layers are
+  built under an allocation budget of the bytes its tensors take (each Parameter and buffer is
+  refused before it is allocated past it), then their shapes are compared with the stored
+  ones. A file can therefore make the loader allocate at most about its own size.
 - Every tensor's bytes match its sha256, and every member its zip CRC-32.
 - Any truncated, corrupted, foreign, too new or inconsistent file raises ``FormatError`` with a
   message naming the problem; nothing else escapes.
