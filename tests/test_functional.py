@@ -91,3 +91,10 @@ def test_dropout_scales_and_is_off_in_eval() -> None:
     assert set(np.unique(y)) <= {0.0, 2.0}
     assert 0.4 < (y == 0).mean() < 0.6
     assert F.dropout(x, 0.5, training=False) is x
+
+
+def test_cross_entropy_fast_path_still_honours_an_in_range_ignore_index() -> None:
+    logits = cr.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [1.0, -1.0, 0.0]])
+    labels = cr.tensor([0, 1, 2])
+    kept = F.cross_entropy(logits[[0, 2]], labels[[0, 2]])
+    np.testing.assert_allclose(F.cross_entropy(logits, labels, ignore_index=1).item(), kept.item())

@@ -460,9 +460,11 @@ def cross_entropy(
         and isinstance(input, Tensor)
         and input.ndim == 2
         and reduction in ("mean", "sum")
+        and not 0 <= ignore_index < input.shape[1]
     ):
         # The training loop's case, kept to one fused op and one reduction (per-step overhead
-        # matters at small batches): (N, C) logits, (N,) labels all in range, no weights.
+        # matters at small batches): (N, C) logits, (N,) labels all in range (so none is
+        # ignore_index), no weights.
         labels = target.array if isinstance(target, Tensor) else np.asarray(target)
         if (
             labels.ndim == 1
