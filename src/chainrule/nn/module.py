@@ -186,7 +186,13 @@ class Module:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
-        if init is not None and not getattr(init, "_records_config", False):
+        # chainrule's own layers only: a model file describes nothing else, and a user's
+        # Module keeps no references to what its constructor was given.
+        if (
+            init is not None
+            and cls.__module__.startswith("chainrule.")
+            and not getattr(init, "_records_config", False)
+        ):
             cls.__init__ = _record_config(init)  # type: ignore[method-assign]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -304,7 +310,7 @@ class Module:
             raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
         if not name or "." in name:
             raise KeyError(f"{kind} name must be a non-empty string without '.', got {name!r}")
-        if hasattr(type(self), name) or (name in self.__dict__ and name not in ("training",)):
+        if hasattr(self, name):  # a method, a plain attribute, or a member of another table
             raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
