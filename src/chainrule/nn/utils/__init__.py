@@ -1,5 +1,6 @@
-"""Gradient clipping and flat parameter vectors, as ``torch.nn.utils``."""
+"""Gradient clipping, flat parameter vectors and sequence padding, as ``torch.nn.utils``."""
 
+from . import rnn
 from .clip_grad import (
     clip_grad_norm_,
     clip_grad_value_,
@@ -14,5 +15,6 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
+    "rnn",
     "vector_to_parameters",
 ]
