@@ -16,15 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from .. import grad_mode
+from .. import dtypes, grad_mode
 from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor, make_tensor
 
 # The built-in optimisers' per-parameter buffers, each of its parameter's shape.
 _PARAMETER_SHAPED = frozenset(
     {"momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg", "grad_avg"}
-    | {"sum", "acc_delta"}
+    | {"sum", "acc_delta", "exp_inf", "prev", "step_size", "ax"}
 )
+# Per-parameter scalars, kept as Python floats (PyTorch holds 0-dim tensors).
+_SCALAR_STATE = frozenset({"step", "mu_product", "eta", "mu"})
 
 
 def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float = math.inf) -> None:
@@ -246,11 +248,15 @@ def _export(value: Any) -> Any:
         return value.array.copy()
     if isinstance(value, np.ndarray):
         return value.copy()
+    if isinstance(value, list):  # LBFGS's history
+        return [_export(v) for v in value]
     return value
 
 
 def _import(name: str, value: Any, param: Tensor) -> Any:
-    if name == "step":
+    if isinstance(value, list):
+        return [_import(name, v, param) for v in value]
+    if name in _SCALAR_STATE:
         return float(np.asarray(value))
     if isinstance(value, Tensor | np.ndarray):
         # A copy, cast to the parameter's dtype (floats only) as PyTorch's load_state_dict.
@@ -262,6 +268,14 @@ def _import(name: str, value: Any, param: Tensor) -> Any:
             )
         return make_tensor(array)
     return value
+
+
+def round_scalar(value: float) -> float:
+    """``value`` rounded as PyTorch's 0-dim state tensors hold it: float32, or float64 when the
+    default dtype is float64."""
+    if dtypes.get_default_dtype() == np.float64:
+        return float(value)
+    return float(np.float32(value))
 
 
 def buffer_like(param: np.ndarray, fill: float = 0.0) -> Tensor:
