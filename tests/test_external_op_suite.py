@@ -807,7 +807,7 @@ REDUCE = [
     op("norm_p1_dim0", [(4, 5)], lambda lib, x: x.norm(p=1, dim=0)),
     op("norm_at_zero", None, lambda lib, x: x.norm(dim=1), vals=[[[0.0, 0.0], [3.0, 4.0]]]),
     op("normalize_composed", [(45, 65)], lambda lib, x: x / x.norm(dim=1, keepdim=True)),
-    op("normalize", [(45, 65)], lambda lib, x: F(lib).normalize(x), gap="no F.normalize"),
+    op("normalize", [(45, 65)], lambda lib, x: F(lib).normalize(x)),
 ]
 
 # ---------------------------------------------------------------------------- softmax & co

@@ -68,6 +68,8 @@ CONV_OPS_TESTED_ELSEWHERE = {
     "AdaptiveMaxPool2d",  # tests/nn/test_pooling.py
     "BatchNorm",
     "BatchNormEval",
+    "Im2Col",  # tests/nn/test_fold.py
+    "Col2Im",
 }
 
 

@@ -83,7 +83,7 @@ def test_layers_are_registered_for_model_files() -> None:
 def test_batch_norm_layer_state_and_modes(rng: np.random.Generator) -> None:
     layer = nn.BatchNorm2d(3)
     assert repr(layer) == (
-        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
     )
     assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
     assert list(layer.state_dict()) == [  # PyTorch's keys

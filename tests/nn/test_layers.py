@@ -9,6 +9,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.errors import ShapeError
 from chainrule.nn import init
 
 
@@ -156,3 +157,52 @@ def test_normalize_uses_given_statistics() -> None:
     np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-4)
     np.testing.assert_allclose(y.std(axis=0), 1, atol=1e-4)
     assert y.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("bias", "lead"), [(True, (4,)), (False, (2, 3)), (True, ())], ids=["2d", "nobias", "1d"]
+)
+def test_bilinear_matches_pytorch(
+    bias: bool, lead: tuple[int, ...], dtype: type, rng: np.random.Generator
+) -> None:
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Bilinear(3, 5, 2, bias=bias, dtype=getattr(torch, np.dtype(dtype).name))
+    ours = nn.Bilinear(3, 5, 2, bias=bias, dtype=dtype)
+    assert repr(ours) == repr(theirs)
+    state = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
+    assert list(ours.state_dict()) == list(state)
+    ours.load_state_dict(state)
+    x1, x2 = rng.standard_normal((*lead, 3)).astype(dtype), rng.standard_normal((*lead, 5))
+    x2 = x2.astype(dtype)
+    a1, a2 = (cr.tensor(x, dtype=dtype, requires_grad=True) for x in (x1, x2))
+    b1, b2 = (torch.tensor(x, requires_grad=True) for x in (x1, x2))
+    out, ref = ours(a1, a2), theirs(b1, b2)
+    assert out.dtype == dtype and out.shape == tuple(ref.shape)
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12}
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), **tolerance)
+    direction = rng.standard_normal(out.shape).astype(dtype)
+    out.backward(cr.tensor(direction, dtype=dtype))
+    ref.backward(torch.tensor(direction))
+    np.testing.assert_allclose(a1.grad.numpy(), b1.grad.numpy(), **tolerance)
+    np.testing.assert_allclose(a2.grad.numpy(), b2.grad.numpy(), **tolerance)
+    params = dict(theirs.named_parameters())
+    for key, param in ours.named_parameters():
+        assert param.grad.dtype == dtype
+        np.testing.assert_allclose(param.grad.numpy(), params[key].grad.numpy(), **tolerance)
+
+
+def test_bilinear_init_gradcheck_and_errors(rng: np.random.Generator) -> None:
+    layer = nn.Bilinear(4, 3, 200)
+    bound = 1 / math.sqrt(4)  # U(±1/√in1_features), as PyTorch's
+    assert layer.weight.shape == (200, 4, 3) and layer.weight.dtype == np.float32
+    for param in (layer.weight, layer.bias):
+        values = param.numpy()
+        assert values.min() >= -bound and values.max() <= bound and values.std() > 0.25
+    small = nn.Bilinear(2, 3, 2)
+    result = cr.gradcheck(small, [rng.standard_normal((4, 2)), rng.standard_normal((4, 3))])
+    assert result.passed, str(result)
+    with pytest.raises(ShapeError, match=r"Bilinear\(2, 3 -> 2\) expects inputs \(\*, 2\)"):
+        small(cr.tensor(np.ones((4, 2))), cr.tensor(np.ones((4, 2))))
+    with pytest.raises(ShapeError, match="same leading dims"):
+        small(cr.tensor(np.ones((4, 2))), cr.tensor(np.ones((5, 3))))

@@ -201,3 +201,25 @@ def test_batch_norm_state_dict_loads_from_pytorch() -> None:
     for key, value in theirs.state_dict().items():
         np.testing.assert_allclose(mine.state_dict()[key].numpy(), value.numpy(), rtol=1e-6)
     assert list(mine.state_dict()) == list(theirs.state_dict())
+
+
+def test_module_list_repr_folds_repeated_children_as_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    for lib in (torch, cr):
+        layers = lib.nn.ModuleList([lib.nn.Linear(2, 2) for _ in range(3)] + [lib.nn.ReLU()])
+        text = repr(layers)
+        if lib is torch:
+            expected = text
+    assert text == expected and "(0-2): 3 x Linear" in text
+
+
+@pytest.mark.parametrize("kwargs", [{"bias": False}, {"affine": False}, {"momentum": None}])
+def test_batch_norm_options_match_pytorch_and_save(kwargs: dict[str, Any], tmp_path: Any) -> None:
+    torch = pytest.importorskip("torch")
+    theirs, mine = torch.nn.BatchNorm1d(3, **kwargs).double(), nn.BatchNorm1d(3, **kwargs).double()
+    assert repr(mine) == repr(theirs) and list(mine.state_dict()) == list(theirs.state_dict())
+    x = np.random.default_rng(2).standard_normal((5, 3))
+    out, ref = mine(cr.from_numpy(x)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+    cr.save(mine, tmp_path / "bn.npz")
+    assert repr(cr.load(tmp_path / "bn.npz")) == repr(mine)

@@ -166,3 +166,21 @@ def test_pixel_shuffle_matches_pytorch(rng: np.random.Generator) -> None:
         F.pixel_shuffle(cr.tensor(np.zeros((1, 6, 2, 2))), 2)
     with pytest.raises(ShapeError, match="H and W divisible by 2"):
         F.pixel_unshuffle(cr.tensor(np.zeros((1, 1, 3, 4))), 2)
+
+
+def test_channel_shuffle_matches_pytorch(rng: np.random.Generator) -> None:
+    torch = pytest.importorskip("torch")
+    for groups, shape in ((2, (2, 6, 3, 4)), (3, (1, 6, 5)), (4, (2, 8, 2, 1, 3))):
+        shuffle, theirs = nn.ChannelShuffle(groups), torch.nn.ChannelShuffle(groups)
+        assert repr(shuffle) == repr(theirs)
+        for dtype in (np.float32, np.float64):
+            twin(shuffle, theirs, rng.standard_normal(shape).astype(dtype), rng)
+    x = np.arange(6.0).reshape(1, 6, 1)
+    # channels 0..5 as a 2 x 3 grid, transposed: 0 3 1 4 2 5
+    out = F.channel_shuffle(cr.tensor(x, dtype=cr.float64), 2)
+    np.testing.assert_array_equal(out.numpy().ravel(), [0, 3, 1, 4, 2, 5])
+    assert cr.gradcheck(lambda t: F.channel_shuffle(t, 3), [rng.standard_normal((2, 6, 2))]).passed
+    with pytest.raises(ShapeError, match="groups=4 must be positive and divide the 6 channels"):
+        F.channel_shuffle(cr.tensor(np.zeros((1, 6, 2))), 4)
+    with pytest.raises(ShapeError, match="3 or more dims"):
+        nn.ChannelShuffle(2)(cr.tensor(np.zeros((2, 4))))

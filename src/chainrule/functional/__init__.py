@@ -37,9 +37,19 @@ from .activation import (
     threshold,
 )
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
-from .conv import batch_norm, conv1d, conv2d, conv_transpose1d, conv_transpose2d, pad
+from .conv import (
+    batch_norm,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    fold,
+    pad,
+    unfold,
+)
 from .layers import (
     alpha_dropout,
+    bilinear,
     dropout,
     dropout1d,
     dropout2d,
@@ -71,7 +81,14 @@ from .loss import (
     soft_margin_loss,
     triplet_margin_loss,
 )
-from .normalization import group_norm, layer_norm, rms_norm
+from .normalization import (
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+    rms_norm,
+)
 from .pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -82,7 +99,7 @@ from .pooling import (
     max_pool1d,
     max_pool2d,
 )
-from .vision import interpolate, pixel_shuffle, pixel_unshuffle
+from .vision import channel_shuffle, interpolate, pixel_shuffle, pixel_unshuffle
 
 __all__ = [
     "Reduction",
@@ -94,9 +111,11 @@ __all__ = [
     "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
+    "bilinear",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "celu",
+    "channel_shuffle",
     "conv1d",
     "conv2d",
     "conv_transpose1d",
@@ -111,6 +130,7 @@ __all__ = [
     "elu",
     "embedding",
     "feature_alpha_dropout",
+    "fold",
     "gaussian_nll_loss",
     "gelu",
     "glu",
@@ -121,6 +141,7 @@ __all__ = [
     "hardtanh",
     "hinge_embedding_loss",
     "huber_loss",
+    "instance_norm",
     "interpolate",
     "kl_div",
     "l1_loss",
@@ -128,6 +149,7 @@ __all__ = [
     "layer_norm",
     "leaky_relu",
     "linear",
+    "local_response_norm",
     "log_softmax",
     "logsigmoid",
     "margin_ranking_loss",
@@ -138,6 +160,7 @@ __all__ = [
     "multi_head_attention_forward",
     "multilabel_soft_margin_loss",
     "nll_loss",
+    "normalize",
     "one_hot",
     "pad",
     "pairwise_distance",
@@ -163,4 +186,5 @@ __all__ = [
     "tanhshrink",
     "threshold",
     "triplet_margin_loss",
+    "unfold",
 ]

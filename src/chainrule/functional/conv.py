@@ -1,4 +1,5 @@
-"""Convolution (1-d, 2-d, transposed), batch normalisation and padding as functions."""
+"""Convolution (1-d, 2-d, transposed), batch normalisation, padding, fold and unfold as
+functions."""
 
 from __future__ import annotations
 
@@ -462,3 +463,99 @@ def pad(x: Tensor, pad: Any, mode: str = "constant", value: float | None = None)
             index = np.where(index >= n, period - index, index)
         x = x.index_select(d, index)  # a gather: repeated positions add up in backward
     return x
+
+
+# ---------------------------------------------------------------------------- fold, unfold
+def _window_args(
+    kernel_size: IntPair, dilation: IntPair, padding: IntPair, stride: IntPair
+) -> tuple[tuple[int, int], ...]:
+    return tuple(
+        _pair(value, name)
+        for value, name in (
+            (kernel_size, "kernel_size"),
+            (dilation, "dilation"),
+            (padding, "padding"),
+            (stride, "stride"),
+        )
+    )
+
+
+def unfold(
+    input: Tensor,
+    kernel_size: IntPair,
+    dilation: IntPair = 1,
+    padding: IntPair = 0,
+    stride: IntPair = 1,
+) -> Tensor:
+    """Every kernel_size window of (N, C, H, W) input (zero padded) as a column, as
+    ``torch.nn.functional.unfold`` (im2col).
+
+    Returns:
+        (N, C·kh·kw, L), L the number of window positions, each column channels first then
+        kernel row and column; (C·kh·kw, L) for a (C, H, W) input.
+    """
+    input = _as_tensor(input)
+    kernel, dilation_, padding_, stride_ = _window_args(kernel_size, dilation, padding, stride)
+    if input.ndim not in (3, 4):
+        raise ShapeError(f"unfold expects input (N, C, H, W) or (C, H, W), got shape {input.shape}")
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    _check_window("unfold", x, kernel, stride_, padding_, dilation_)
+    out = apply(ops.Im2Col, x, kernel=kernel, stride=stride_, padding=padding_, dilation=dilation_)
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(
+    input: Tensor,
+    output_size: IntPair,
+    kernel_size: IntPair,
+    dilation: IntPair = 1,
+    padding: IntPair = 0,
+    stride: IntPair = 1,
+) -> Tensor:
+    """Columns (N, C·kh·kw, L) back into an (N, C, *output_size) image, summing where windows
+    overlap, as ``torch.nn.functional.fold`` (col2im, the adjoint of unfold).
+
+    L must be the number of window positions in the padded output_size image; (C·kh·kw, L)
+    input gives a (C, *output_size) image.
+    """
+    input = _as_tensor(input)
+    image_hw = _pair(output_size, "output_size")
+    kernel, dilation_, padding_, stride_ = _window_args(kernel_size, dilation, padding, stride)
+    if input.ndim not in (2, 3):
+        raise ShapeError(
+            f"fold expects input (N, C·kh·kw, L) or (C·kh·kw, L), got shape {input.shape}"
+        )
+    unbatched = input.ndim == 2
+    x = input.unsqueeze(0) if unbatched else input
+    if min(kernel) < 1 or min(stride_) < 1 or min(dilation_) < 1 or min(padding_) < 0:
+        raise ShapeError(
+            f"fold: kernel_size, stride and dilation must be positive and padding non-negative, "
+            f"got {kernel}, {stride_}, {dilation_}, {padding_}"
+        )
+    per_window = kernel[0] * kernel[1]
+    if x.shape[1] % per_window:
+        raise ShapeError(
+            f"fold: dim {x.ndim - 2} of input {input.shape} must be divisible by the "
+            f"kernel's {per_window} positions (C·kh·kw with kernel {_size(kernel)})"
+        )
+    blocks = [
+        ops.conv.output_size(s, k, st, p, d)
+        for s, k, st, p, d in zip(image_hw, kernel, stride_, padding_, dilation_, strict=True)
+    ]
+    if min(blocks) < 1 or x.shape[2] != blocks[0] * blocks[1]:
+        raise ShapeError(
+            f"fold: input {input.shape} has {x.shape[2]} blocks, but output_size "
+            f"{image_hw} with kernel {kernel}, dilation {dilation_}, padding {padding_} and "
+            f"stride {stride_} has {blocks[0]} x {blocks[1]} = {blocks[0] * blocks[1]}"
+        )
+    out = apply(
+        ops.Col2Im,
+        x,
+        image_hw=image_hw,
+        kernel=kernel,
+        stride=stride_,
+        padding=padding_,
+        dilation=dilation_,
+    )
+    return out.squeeze(0) if unbatched else out

@@ -31,6 +31,30 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return apply(ops.Linear, x, weight, bias)
 
 
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_o = x1ᵀ·weight_o·x2 + bias_o.  input1 (*, in1), input2 (*, in2), weight
+    (out, in1, in2), bias (out,) -> (*, out)."""
+    input1, input2 = _as_tensor(input1), _as_tensor(input2)
+    if weight.ndim != 3:
+        raise ShapeError(f"bilinear expects a weight (out, in1, in2), got {weight.shape}")
+    out_features, in1, in2 = weight.shape
+    layer = f"Bilinear({in1}, {in2} -> {out_features})"
+    if (
+        input1.ndim == 0
+        or input1.shape[-1] != in1
+        or input2.shape[-1:] != (in2,)
+        or input1.shape[:-1] != input2.shape[:-1]
+    ):
+        raise ShapeError(
+            f"{layer} expects inputs (*, {in1}) and (*, {in2}) with the same leading dims, "
+            f"got {input1.shape} and {input2.shape}"
+        )
+    if bias is not None and bias.shape != (out_features,):
+        raise ShapeError(f"{layer} expects a bias of shape ({out_features},), got {bias.shape}")
+    out = apply(ops.Einsum, input1, weight, input2, equation="...i,oij,...j->...o")
+    return out + bias if bias is not None else out
+
+
 # ----------------------------------------------------------------------------- dropout
 def _check_p(p: float) -> None:
     if not 0 <= p <= 1:

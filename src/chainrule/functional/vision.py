@@ -210,3 +210,22 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = x.reshape(*lead, c, h // r, r, w // r, r)  # (*, C, H, r, W, r)
     x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)  # (*, C, r, r, H, W)
     return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, C, *) with C = groups·k: channel g·k + i moves to i·groups + g (the transpose of a
+    groups x k grid of channels), as PyTorch (ShuffleNet)."""
+    x = _as_tensor(input)
+    g = int(groups)
+    if x.ndim < 3:
+        raise ShapeError(
+            f"channel_shuffle expects input (N, C, *) of 3 or more dims, got {x.shape}"
+        )
+    if g < 1 or x.shape[1] % g:
+        raise ShapeError(
+            f"channel_shuffle: groups={groups} must be positive and divide the {x.shape[1]} "
+            f"channels of input {x.shape}"
+        )
+    n, c, *rest = x.shape
+    x = x.reshape(n, g, c // g, *rest).transpose(1, 2)  # (N, C/g, g, *)
+    return x.reshape(n, c, *rest)

@@ -170,6 +170,22 @@ class ModuleList(Module):
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward(): iterate over it in yours")
 
+    def __repr__(self) -> str:
+        """PyTorch's: runs of children with the same repr print once, as (i-j): n x child."""
+        reprs = [repr(m) for m in self._modules.values()]
+        if not reprs:
+            return "ModuleList()"
+        lines, start = [], 0
+        for end in range(1, len(reprs) + 1):
+            if end < len(reprs) and reprs[end] == reprs[start]:
+                continue
+            body = reprs[start].replace("\n", "\n  ")
+            count = end - start
+            label = f"({start})" if count == 1 else f"({start}-{end - 1}): {count} x"
+            lines.append(f"  {label}: {body}" if count == 1 else f"  {label} {body}")
+            start = end
+        return "ModuleList(\n" + "\n".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """A dict of Modules, registered as children under their keys, in insertion order."""

@@ -363,6 +363,8 @@ class _BatchNorm(Module):
         track_running_stats: bool = True,
         device: Any = None,
         dtype: Any = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         if momentum is not None and not 0 <= momentum <= 1:
@@ -370,13 +372,16 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = np.float32 if dtype is None else dtype
+        self.has_bias = affine and bias
         if affine:
             self.weight = Parameter(empty(num_features, dtype, "batch norm's weight"))
-            self.bias = Parameter(empty(num_features, dtype, "batch norm's bias"))
             self.weight.array.fill(1)
-            self.bias.array.fill(0)
         else:
             self.register_parameter("weight", None)
+        if self.has_bias:
+            self.bias = Parameter(empty(num_features, dtype, "batch norm's bias"))
+            self.bias.array.fill(0)
+        else:
             self.register_parameter("bias", None)
         if track_running_stats:
             self.register_buffer("running_mean", empty(num_features, dtype, "running_mean"))
@@ -399,6 +404,7 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             self.weight.array.fill(1)
+        if self.bias is not None:
             self.bias.array.fill(0)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -429,7 +435,8 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.has_bias}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -11,11 +12,12 @@ from ..errors import ShapeError
 from ..tensor import Tensor
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .dropout import Dropout
-from .init import init_layer
+from .init import init_layer, uniform_
 from .module import Module, Parameter, empty
 
 # The activations and Dropout live in their families' files; still importable from here.
 __all__ = [
+    "Bilinear",
     "Dropout",
     "Flatten",
     "Identity",
@@ -65,6 +67,48 @@ class Linear(Module):
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
+        )
+
+
+class Bilinear(Module):
+    """y = x1ᵀ·weight·x2 + bias with weight (out_features, in1_features, in2_features) and bias
+    (out_features,), both U(±1/√in1_features) at the start, as PyTorch's."""
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        dtype = np.float32 if dtype is None else dtype
+        shape = (out_features, in1_features, in2_features)
+        self.weight = Parameter(empty(shape, dtype, "Bilinear's weight"))
+        if bias:
+            self.bias = Parameter(empty(out_features, dtype, "Bilinear's bias"))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """weight and bias U(±1/√in1_features)."""
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
         )
 
 

@@ -1,5 +1,5 @@
-"""Resampling layers, as torch.nn's: Upsample (and its two fixed-mode forms), PixelShuffle and
-PixelUnshuffle, over ``functional.interpolate`` and ``pixel_shuffle``."""
+"""Resampling layers, as torch.nn's: Upsample (and its two fixed-mode forms), PixelShuffle,
+PixelUnshuffle and ChannelShuffle, over ``functional.interpolate`` and the shuffles."""
 
 from __future__ import annotations
 
@@ -98,3 +98,17 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """(N, C, *) channels regrouped: the groups x C/groups grid of channels transposed."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"

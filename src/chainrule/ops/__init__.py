@@ -6,7 +6,7 @@ Grouped by kind: ``elementwise``, ``reduce``, ``shape``, ``index``, ``matmul`` (
 
 from .activation import ELU, GELU, Hardswish, Hardtanh, LogSigmoid, Mish, SiLU, Softplus
 from .base import Array, Context, Function, Grads, constant_like
-from .conv import BatchNorm, BatchNormEval, Conv2d, ConvTranspose2d
+from .conv import BatchNorm, BatchNormEval, Col2Im, Conv2d, ConvTranspose2d, Im2Col
 from .einsum import Einsum
 from .elementwise import (
     Abs,
@@ -116,6 +116,7 @@ __all__ = [
     "Ceil",
     "Clamp",
     "Clone",
+    "Col2Im",
     "Concatenate",
     "Context",
     "Conv2d",
@@ -146,6 +147,7 @@ __all__ = [
     "Grads",
     "Hardswish",
     "Hardtanh",
+    "Im2Col",
     "Index",
     "IndexPut",
     "LayerNorm",

@@ -227,6 +227,75 @@ class ConvTranspose2d(Function):
         return dx, dw, db
 
 
+# ---------------------------------------------------------------------------- fold, unfold
+class Im2Col(Function):
+    """cols = im2col(x): every kh x kw window of x (N, C, H, W) as a column of
+    (N, C·kh·kw, L), channels first;  dx = col2im(g), the windows' gradients summed back.
+
+    A primitive for speed: composed from slices it would be kh·kw nodes of image size.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: Array,
+        *,
+        kernel: Pair,
+        stride: Pair = (1, 1),
+        padding: Pair = (0, 0),
+        dilation: Pair = (1, 1),
+    ) -> Array:
+        cols, out_hw = im2col(x, kernel, stride, padding, dilation)  # (C·kh·kw, N·L)
+        ctx.geometry = (x.shape, kernel, stride, padding, dilation, out_hw)
+        n, blocks = x.shape[0], out_hw[0] * out_hw[1]
+        # (C·kh·kw, N·L) -> (N, C·kh·kw, L)
+        return np.ascontiguousarray(cols.reshape(-1, n, blocks).transpose(1, 0, 2))
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        x_shape, kernel, stride, padding, dilation, out_hw = ctx.geometry
+        n, c = x_shape[:2]
+        # (N, C·kh·kw, L) -> (C, kh, kw, N, H_out, W_out)
+        dcols = grad_out.reshape(n, c, *kernel, *out_hw).transpose(1, 2, 3, 0, 4, 5)
+        return col2im(dcols, x_shape, stride, padding, dilation)
+
+
+class Col2Im(Function):
+    """x = col2im(cols): the adjoint of Im2Col, columns (N, C·kh·kw, L) summed into the
+    (N, C, H, W) image where their windows overlap;  dcols = im2col(g).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        cols: Array,
+        *,
+        image_hw: Pair,
+        kernel: Pair,
+        stride: Pair = (1, 1),
+        padding: Pair = (0, 0),
+        dilation: Pair = (1, 1),
+    ) -> Array:
+        n = cols.shape[0]
+        c = cols.shape[1] // (kernel[0] * kernel[1])
+        out_hw = tuple(
+            output_size(s, k, st, p, d)
+            for s, k, st, p, d in zip(image_hw, kernel, stride, padding, dilation, strict=True)
+        )
+        ctx.geometry = (kernel, stride, padding, dilation, out_hw)
+        # (N, C·kh·kw, L) -> (C, kh, kw, N, H_out, W_out)
+        dcols = cols.reshape(n, c, *kernel, *out_hw).transpose(1, 2, 3, 0, 4, 5)
+        return col2im(dcols, (n, c, *image_hw), stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Array) -> Grads:
+        kernel, stride, padding, dilation, out_hw = ctx.geometry
+        cols, _ = im2col(grad_out, kernel, stride, padding, dilation, out_hw)  # (C·kh·kw, N·L)
+        n, blocks = grad_out.shape[0], out_hw[0] * out_hw[1]
+        # (C·kh·kw, N·L) -> (N, C·kh·kw, L)
+        return np.ascontiguousarray(cols.reshape(-1, n, blocks).transpose(1, 0, 2))
+
+
 # ---------------------------------------------------------------------------- batch norm
 def channel_shape(x: Array) -> tuple[int, ...]:
     """Broadcast shape of a per-channel vector against x (N, C, ...): (1, C, 1, ...)."""

@@ -41,6 +41,8 @@ def _check_config(cls: type[nn.Module], name: str, config: dict[str, Any]) -> No
         if not _is_plain_json(value):
             raise FormatError(f"{name}: argument {key!r} has an unsupported value {value!r}")
         default = param.default
+        if value is None:
+            continue  # None is a setting of its own (momentum=None); the constructor checks it
         if isinstance(default, bool):
             ok = isinstance(value, bool)
         elif isinstance(default, int | float | str):
