@@ -1,13 +1,19 @@
 """chainrule: backpropagation on NumPy, made visible, with PyTorch's names.
 
-Reading order: ``tensor.py`` (the graph and the chain rule), ``ops/`` (each op's forward and
-backward), then up the stack: ``functional``, ``nn``, ``optim``, ``data``, ``train``, ``insight``.
+Reading order: ``graph.py`` (the graph and the chain rule), ``ops/`` (each op's forward and
+backward), ``tensor.py``, then up the stack: ``functional``, ``nn``, ``optim``, ``data``,
+``train``, ``insight``.
 
 ``import chainrule as torch`` runs typical PyTorch code: the names below are torch's (tensor
 creation, math functions, dtypes, devices, grad modes); docs/pytorch.md lists what differs.
 """
 
-from . import autograd, functional, nn, optim, utils
+from typing import Any
+
+import numpy as np
+
+from . import amp, autograd, functional, nn, optim, testing, utils
+from .amp import autocast
 from .creation import (
     BoolTensor,
     ByteTensor,
@@ -294,7 +300,7 @@ from .functions import (
     xlogy,
 )
 from .gradcheck import GradcheckResult, gradcheck
-from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
 from .tensor import (
     Tensor,
@@ -307,10 +313,30 @@ from .tensor import (
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
+    set_printoptions,
     stack,
     tensor,
     where,
 )
+from .threads import (
+    are_deterministic_algorithms_enabled,
+    get_num_interop_threads,
+    get_num_threads,
+    set_num_interop_threads,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
+
+finfo, iinfo = np.finfo, np.iinfo  # chainrule's dtypes are NumPy's: finfo(float32).eps works
+
+
+def compile(model: Any = None, **kwargs: Any) -> Any:
+    """``torch.compile``: returns the model or function unchanged (chainrule runs eagerly; its
+    kernels are already compiled NumPy), also when used as a decorator with arguments."""
+    if model is None:
+        return lambda fn: fn
+    return model
+
 
 # PyTorch's dtype names that are also Python builtins (torch.float is float32, torch.int int32).
 float = float32
@@ -359,6 +385,7 @@ __all__ = [
     "amax",
     "amin",
     "aminmax",
+    "amp",
     "any",
     "arange",
     "arccos",
@@ -368,6 +395,7 @@ __all__ = [
     "arctan",
     "arctan2",
     "arctanh",
+    "are_deterministic_algorithms_enabled",
     "argmax",
     "argmin",
     "argsort",
@@ -379,6 +407,7 @@ __all__ = [
     "atan",
     "atan2",
     "atanh",
+    "autocast",
     "autograd",
     "backends",
     "baddbmm",
@@ -404,6 +433,7 @@ __all__ = [
     "clip",
     "clone",
     "column_stack",
+    "compile",
     "concat",
     "concatenate",
     "copysign",
@@ -442,6 +472,7 @@ __all__ = [
     "exp2",
     "expm1",
     "eye",
+    "finfo",
     "fix",
     "flatten",
     "flip",
@@ -465,6 +496,8 @@ __all__ = [
     "gather",
     "ge",
     "get_default_dtype",
+    "get_num_interop_threads",
+    "get_num_threads",
     "get_rng_state",
     "gradcheck",
     "greater",
@@ -474,9 +507,11 @@ __all__ = [
     "hsplit",
     "hstack",
     "hypot",
+    "iinfo",
     "index_copy",
     "index_select",
     "inference_mode",
+    "initial_seed",
     "inner",
     "int",
     "int8",
@@ -587,6 +622,9 @@ __all__ = [
     "select_scatter",
     "set_default_dtype",
     "set_grad_enabled",
+    "set_num_interop_threads",
+    "set_num_threads",
+    "set_printoptions",
     "set_rng_state",
     "sgn",
     "short",
@@ -620,6 +658,7 @@ __all__ = [
     "tensor",
     "tensor_split",
     "tensordot",
+    "testing",
     "tile",
     "topk",
     "trace",
@@ -633,6 +672,7 @@ __all__ = [
     "unflatten",
     "unique",
     "unsqueeze",
+    "use_deterministic_algorithms",
     "utils",
     "var",
     "var_mean",

@@ -179,6 +179,39 @@ def gradcheck(
     return result.passed
 
 
+class set_detect_anomaly:  # noqa: N801 (PyTorch's name)
+    """``set_detect_anomaly(True)`` checks every op's output from now on (or, as a context
+    manager, inside the block), raising at the first op that makes NaN or Inf."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self._previous = _anomaly_mode[0] is not None
+        _set_anomaly(bool(mode) and check_nan)
+
+    def __enter__(self) -> set_detect_anomaly:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _set_anomaly(self._previous)
+
+
+_anomaly_mode: list[Any] = [None]
+
+
+def _set_anomaly(on: bool) -> None:
+    active = _anomaly_mode[0]
+    if on and active is None:
+        manager = detect_anomaly()
+        manager.__enter__()
+        _anomaly_mode[0] = manager
+    elif not on and active is not None:
+        active.__exit__(None, None, None)
+        _anomaly_mode[0] = None
+
+
+def is_anomaly_enabled() -> bool:
+    return _anomaly_mode[0] is not None
+
+
 def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Tensor:  # noqa: N802
     """PyTorch's old wrapper: today a Variable is a Tensor."""
     t = data if isinstance(data, Tensor) else Tensor(data)
@@ -198,6 +231,8 @@ __all__ = [
     "grad",
     "gradcheck",
     "inference_mode",
+    "is_anomaly_enabled",
     "no_grad",
+    "set_detect_anomaly",
     "set_grad_enabled",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import amp
 from .errors import ChainruleError
 
 
@@ -81,6 +82,8 @@ class _Cuda:
     @staticmethod
     def empty_cache() -> None:
         """No device memory to release."""
+
+    amp = amp  # torch.cuda.amp.GradScaler / autocast, the same pass-throughs as torch.amp
 
 
 class _Flags:

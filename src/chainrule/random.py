@@ -6,14 +6,21 @@ from typing import Any
 
 import numpy as np
 
-_generator = np.random.default_rng()
+_initial_seed = int(np.random.SeedSequence().entropy % (2**63))
+_generator = np.random.default_rng(_initial_seed)
 
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed chainrule's generator: same seed, same weights, same dropout masks, same results."""
-    global _generator
+    global _generator, _initial_seed
+    _initial_seed = int(seed)
     _generator = np.random.default_rng(seed)
     return _generator
+
+
+def initial_seed() -> int:
+    """The seed the generator was last seeded with."""
+    return _initial_seed
 
 
 def default_generator() -> np.random.Generator:

@@ -306,34 +306,70 @@ class Tensor(TensorBase, MathMethods, ReduceMethods, ShapeMethods, IndexMethods,
 register_tensor_class(Tensor)
 
 
+# torch.set_printoptions's settings (PyTorch's defaults).
+_PRINT = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+_PROFILES = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": 2**63 - 1, "edgeitems": 3, "linewidth": 80},
+}
+
+
+def set_printoptions(
+    precision: int | None = None,
+    threshold: int | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: builtins.bool | None = None,
+) -> None:
+    """How tensors print, as ``torch.set_printoptions`` (a profile first, then the others)."""
+    if profile is not None:
+        _PRINT.update(_PROFILES[profile])
+        _PRINT["sci_mode"] = None
+    for key, value in (("precision", precision), ("threshold", threshold),
+                       ("edgeitems", edgeitems), ("linewidth", linewidth)):  # fmt: skip
+        if value is not None:
+            _PRINT[key] = value
+    if sci_mode is not None or profile is not None:
+        _PRINT["sci_mode"] = sci_mode
+
+
 def _format_array(a: Array) -> str:
-    """Elements as PyTorch prints them: integral floats as ``1.``, others with 4 decimals, or in
-    scientific notation when magnitudes span more than 1000x (or pass 1e8 or fall under 1e-4);
-    every element padded to one width; more than 1000 elements summarised."""
+    """Elements as PyTorch prints them: integral floats as ``1.``, others with 4 decimals (the
+    precision), or in scientific notation when magnitudes span more than 1000x (or pass 1e8 or
+    fall under 1e-4, unless sci_mode says otherwise); every element padded to one width; more
+    than 1000 elements (the threshold) summarised."""
+    digits, threshold, edge = _PRINT["precision"], _PRINT["threshold"], _PRINT["edgeitems"]
+    options = {"threshold": threshold, "edgeitems": edge, "max_line_width": _PRINT["linewidth"]}
     if a.dtype.kind == "f" and a.size:
         finite = a[np.isfinite(a)]
         nonzero = np.abs(finite[finite != 0]).astype(np.float64)
-        if finite.size and np.all(finite == np.round(finite)):
+        sci = _PRINT["sci_mode"]
+        if finite.size and np.all(finite == np.round(finite)) and not sci:
             spec = "int"
-        elif nonzero.size and (
-            nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8 or nonzero.min() < 1e-4
+        elif sci or (
+            sci is None
+            and nonzero.size
+            and (
+                nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8 or nonzero.min() < 1e-4
+            )
         ):
-            spec = "{:.4e}"
+            spec = f"{{:.{digits}e}}"
         else:
-            spec = "{:.4f}"
+            spec = f"{{:.{digits}f}}"
 
         def element(v: Any) -> str:
             if not np.isfinite(v):
                 return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
             return f"{v:.0f}." if spec == "int" else spec.format(v)
 
-        shown = finite if finite.size <= 1000 else np.concatenate([finite[:3], finite[-3:]])
+        big = finite.size > threshold
+        shown = np.concatenate([finite[:edge], finite[-edge:]]) if big else finite
         width = builtins.max((len(element(v)) for v in shown), default=0)
         formatter = {"float_kind": lambda v: element(v).rjust(width)}
-        return np.array2string(
-            a, separator=", ", prefix="tensor(", formatter=formatter, threshold=1000, edgeitems=3
-        )
-    return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
+        return np.array2string(a, separator=", ", prefix="tensor(", formatter=formatter, **options)
+    return np.array2string(a, separator=", ", prefix="tensor(", **options)
 
 
 def tensor(

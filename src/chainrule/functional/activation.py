@@ -241,3 +241,13 @@ def log_softmax(
     if dim is None:
         dim = _softmax_dim("log_softmax", input.ndim)
     return input.log_softmax(dim, dtype=dtype)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """relu in place: input.relu_()."""
+    return input.relu_()
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """leaky_relu in place."""
+    return leaky_relu(input, negative_slope, inplace=True)
