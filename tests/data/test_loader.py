@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 
+import chainrule as cr
+
 from chainrule.data import (
     DataLoader,
     Standardizer,
@@ -102,3 +104,26 @@ def test_check_finite_and_labels() -> None:
         check_labels(np.array([3, 12]), 10)
     with pytest.raises(DataError, match="must be integers"):
         check_labels(np.array([0.5]), 10)
+
+
+def test_a_dataset_gets_pytorchs_loader_and_defaults() -> None:
+    from chainrule.utils.data import DataLoader as TorchStyleLoader
+    from chainrule.utils.data import TensorDataset
+
+    x, y = np.arange(20, dtype=np.float32).reshape(10, 2), np.arange(10)
+    dataset = TensorDataset(cr.tensor(x), cr.tensor(y))
+    for loader in (
+        DataLoader(dataset, batch_size=4),
+        DataLoader(dataset, 4),  # PyTorch's second positional argument is batch_size
+        DataLoader(dataset=dataset, batch_size=4),
+    ):
+        assert isinstance(loader, TorchStyleLoader)
+        batches = list(loader)
+        assert [len(b) for b, _ in batches] == [4, 4, 2]
+        np.testing.assert_array_equal(batches[0][1].numpy(), y[:4])  # shuffle=False by default
+    assert len(DataLoader(dataset)) == 10  # batch_size=1 by default
+    assert [b.tolist() for b in DataLoader([1, 2, 3], batch_size=2)] == [[1, 2], [3]]
+    array_loader = DataLoader(x, y, batch_size=4)  # arrays keep this loader and its defaults
+    assert isinstance(array_loader, DataLoader) and array_loader.shuffle
+    with pytest.raises(DataError, match="needs data"):
+        DataLoader()

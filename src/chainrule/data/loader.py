@@ -22,7 +22,26 @@ class DataLoader:
 
     ``state_dict()`` captures the position inside an epoch, so a loader restored mid-epoch yields
     exactly the remaining batches and then the same later epochs as one never interrupted.
+
+    Given a dataset instead (any object with ``__len__`` and ``__getitem__`` that is not a NumPy
+    array, or any first argument followed by an integer batch size, as in
+    ``DataLoader(train_set, 64, shuffle=True)``), this is PyTorch's loader,
+    :class:`chainrule.utils.data.DataLoader`, with PyTorch's signature and defaults
+    (``batch_size=1``, ``shuffle=False``) and batches of tensors.
     """
+
+    def __new__(cls, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if x is None and "dataset" in kwargs:
+            x = kwargs.pop("dataset")
+        if _is_dataset_call(x, y):
+            # Imported here: this module stays NumPy-only unless a dataset asks for tensors.
+            from ..utils.data import DataLoader as DatasetLoader
+
+            positional = () if y is None else (y,)
+            return DatasetLoader(x, *positional, *args, **kwargs)
+        if x is None:
+            raise DataError("DataLoader needs data: DataLoader(x, y) or DataLoader(dataset)")
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -85,6 +104,12 @@ class DataLoader:
             self._start_epoch()  # redraws the same permutation from the same generator state
             self._position = int(state["position"])
             self._resume_pending = True
+
+
+def _is_dataset_call(x: Any, y: Any) -> bool:
+    if isinstance(y, int | np.integer) and not isinstance(y, bool):
+        return True  # PyTorch's second positional argument is batch_size
+    return y is None and not isinstance(x, np.ndarray) and hasattr(x, "__getitem__")
 
 
 def scale_to_unit(x: np.ndarray, max_value: float | None = None) -> np.ndarray:
