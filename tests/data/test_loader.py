@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-
 from chainrule.data import (
     DataLoader,
     Standardizer,
