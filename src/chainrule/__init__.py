@@ -318,6 +318,7 @@ from .tensor import (
     tensor,
     where,
 )
+from . import threads as _threads_module
 from .threads import (
     are_deterministic_algorithms_enabled,
     get_num_interop_threads,
@@ -683,3 +684,7 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+# BLAS's and the kernels' threads, chosen once here so that no product oversubscribes a busy
+# machine (see chainrule.threads).
+_threads_module.ensure_num_threads()

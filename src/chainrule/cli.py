@@ -68,6 +68,14 @@ def _add_data_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="folder with the four MNIST-layout IDX files")
 
 
+def _add_threads_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--threads", type=_positive_int, metavar="N",
+        help="CPU threads for matrix products and kernels (default: the idle CPUs; "
+        "CHAINRULE_NUM_THREADS sets it too)",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .models import ACTIVATIONS
     from .nn.init import INIT_SCHEMES
@@ -80,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a network (default: an MLP on the shipped digits)"
     )
     _add_data_flags(train)
+    _add_threads_flag(train)
     train.add_argument("--model", choices=MODELS)
     train.add_argument("--hidden", type=_int_list, help="hidden widths, e.g. 512,256")
     train.add_argument("--activation", choices=sorted(ACTIVATIONS))
@@ -123,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="test accuracy and confusion matrix")
     evaluate.add_argument("model_path", metavar="MODEL", help="a model file from train --out")
     _add_data_flags(evaluate)
+    _add_threads_flag(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
     # --- insight (chainrule.insight): train --monitor/--plot; explain, gradcheck, demo, report ---
@@ -512,6 +522,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
+        if getattr(args, "threads", None) is not None:
+            from .threads import set_num_threads
+
+            set_num_threads(args.threads)
         handler: Any = args.handler
         return int(handler(args))
     except ChainruleError as exc:

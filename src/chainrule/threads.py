@@ -1,5 +1,12 @@
-"""CPU threads, as ``torch.set_num_threads``: chainrule's kernels run in NumPy's BLAS (OpenBLAS,
-or MKL), whose thread pool threadpoolctl sets and reads."""
+"""CPU threads, as ``torch.set_num_threads``: one count for BLAS's pool (the matrix products,
+set through threadpoolctl) and for chainrule's compiled kernels (numba's pool) together.
+
+The default is the CPUs this process may use less those other processes are busy on when
+chainrule first needs threads (``/proc/loadavg``'s runnable tasks, ourselves excluded), at
+least 1: on a 2-core machine that another job keeps busy, two threads would wait on each other
+through every product (a matmul measured 4.4 GFLOP/s so, against 119 on one thread).
+``CHAINRULE_NUM_THREADS`` (or ``OMP_NUM_THREADS``) overrides the guess; so does a call.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +15,71 @@ import os
 from .errors import ConfigError
 
 _deterministic = False
+_threads: int | None = None  # chosen by the user or by default_num_threads(), once
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and taskset narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _busy_elsewhere() -> int:
+    """CPUs other processes keep busy: the runnable tasks now (/proc/loadavg's 4th field, which
+    counts this one) when the last minute's load agrees, so a passing burst is not a busy core."""
+    try:
+        with open("/proc/loadavg") as f:
+            fields = f.read().split()
+        running, last_minute = int(fields[3].split("/")[0]) - 1, float(fields[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return max(0, min(running, round(last_minute)))
+
+
+def default_num_threads() -> int:
+    """The environment's count if set, else the CPUs not busy elsewhere (at least 1)."""
+    for name in ("CHAINRULE_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                count = int(value)
+            except ValueError:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}") from None
+            if count < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+            return count
+    cpus = available_cpus()
+    return max(1, cpus - min(cpus - 1, _busy_elsewhere()))
 
 
 def set_num_threads(num: int) -> None:
-    """Use num threads for matrix products (and convolutions, which are matrix products)."""
+    """Use num threads for matrix products and compiled kernels (convolutions, pooling,
+    elementwise passes, optimiser updates)."""
     if isinstance(num, bool) or not isinstance(num, int) or num < 1:
         raise ConfigError(f"set_num_threads expects a positive integer, got {num!r}")
+    global _threads
+    _threads = num
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=num, user_api="blas")  # stays in force (not used as a context)
+    from . import kernels
+
+    kernels.set_num_threads(num)
+
+
+def ensure_num_threads() -> int:
+    """The thread count in force, choosing the default the first time."""
+    if _threads is None:
+        set_num_threads(default_num_threads())
+    assert _threads is not None
+    return _threads
 
 
 def get_num_threads() -> int:
-    """The threads matrix products use now."""
-    from threadpoolctl import threadpool_info
-
-    counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-    return max(counts) if counts else (os.cpu_count() or 1)
+    """The threads matrix products and kernels use."""
+    return ensure_num_threads()
 
 
 def set_num_interop_threads(num: int) -> None:

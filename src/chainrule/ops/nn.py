@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from .base import Array, Context, Function, Grads
 
 
@@ -17,13 +18,13 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Array) -> Array:
-        out = np.maximum(a, 0)
+        out = kernels.relu(a)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
-        return grad_out * (ctx.saved[0] > 0)
+        return kernels.relu_backward(grad_out, ctx.saved[0])
 
 
 class LeakyReLU(Function):

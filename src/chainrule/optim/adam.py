@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
+from .. import kernels
+from ..kernels.numpy_backend import lerp_ as lerp_  # the other optimisers' lerp
 from ..tensor import bump_version
 from .optimizer import (
     Optimizer,
@@ -82,7 +82,6 @@ class Adam(Optimizer):
         l1 = float(group.get("l1", 0.0))
         amsgrad, maximize = group["amsgrad"], group["maximize"]
         decoupled = group.get("decoupled_weight_decay", False)
-        one_minus_beta1, one_minus_beta2 = 1 - beta1, 1 - beta2
         state = self.state
         for p in group["params"]:
             if p.grad is None:
@@ -105,27 +104,11 @@ class Adam(Optimizer):
                     grad = l1_l2_gradient(param, grad, weight_decay, 0.0)
             if l1:
                 grad = l1_l2_gradient(param, grad, 0.0, l1)
-            m, v = s["exp_avg"].array, s["exp_avg_sq"].array
-            # One scratch array serves every step below (fewer allocations at small sizes).
-            scratch = lerp_(m, grad, one_minus_beta1)
-            v *= beta2
-            np.multiply(grad, one_minus_beta2, out=scratch)
-            scratch *= grad
-            v += scratch
-            # Bias correction: m and v start at 0, so early averages are scaled up by 1/(1-βᵗ).
-            step_size = lr / (1 - beta1**step)
-            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-            if amsgrad:
-                v_max = s["max_exp_avg_sq"].array
-                np.maximum(v_max, v, out=v_max)
-                denominator = np.sqrt(v_max)
-            else:
-                denominator = np.sqrt(v)
-            denominator /= bias_correction2_sqrt
-            denominator += eps
-            np.multiply(m, -step_size, out=scratch)  # (-step·m)/d, in PyTorch's addcdiv order
-            scratch /= denominator
-            param += scratch
+            kernels.adam(
+                param, grad, s["exp_avg"].array, s["exp_avg_sq"].array,
+                s["max_exp_avg_sq"].array if amsgrad else None,
+                beta1, beta2, lr, eps, step,
+            )  # fmt: skip
             bump_version(p)
 
 
@@ -166,16 +149,3 @@ class AdamW(Adam):
         super().load_state_dict(state_dict)
         for group in self.param_groups:
             group["decoupled_weight_decay"] = True  # as PyTorch: AdamW always decouples
-
-
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
-    """start ← start + weight·(end - start) in place, in PyTorch's two forms (the second keeps
-    precision when the weight is near 1). Returns its scratch array, free for reuse."""
-    difference = end - start
-    if weight < 0.5:
-        difference *= weight
-        start += difference
-    else:
-        difference *= 1 - weight
-        np.subtract(end, difference, out=start)
-    return difference

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .. import kernels
 from ..errors import ConfigError
 from ..tensor import bump_version, make_tensor
 from .optimizer import Optimizer, check_hyperparameter, check_kernel_options, l1_l2_gradient
@@ -84,15 +85,13 @@ class SGD(Optimizer):
             if momentum:
                 s = state[p]
                 buffer = s.get("momentum_buffer")
-                if buffer is None:
+                if buffer is None:  # b = g at the first step
                     s["momentum_buffer"] = make_tensor(grad.copy())
-                    buffer_array = grad
+                    param -= lr * (grad + momentum * grad if nesterov else grad)
                 else:
-                    buffer_array = buffer.array
-                    buffer_array *= momentum
-                    buffer_array += grad if dampening == 0 else (1 - dampening) * grad
-                direction = grad + momentum * buffer_array if nesterov else buffer_array
-                param -= lr * direction
+                    kernels.sgd_momentum(
+                        param, grad, buffer.array, lr, momentum, dampening, nesterov
+                    )
             else:
                 param -= lr * grad
             bump_version(p)

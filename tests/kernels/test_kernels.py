@@ -1,0 +1,179 @@
+"""The numba kernels give the NumPy reference's results (float32 tolerance) on every geometry,
+layout and dtype; below their size threshold they are the reference itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import kernels
+from chainrule.errors import ConfigError
+from chainrule.kernels import numpy_backend as reference
+
+numba_backend = pytest.importorskip("chainrule.kernels.numba_backend")
+
+rng = np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def compiled_at_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(numba_backend, "SMALL", 0)
+
+
+def close(a: np.ndarray, b: np.ndarray, exact: bool = False) -> None:
+    assert a.shape == b.shape and a.dtype == b.dtype
+    if exact:
+        np.testing.assert_array_equal(a, b)
+    else:
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_forward_and_backward(dtype: type) -> None:
+    x = rng.standard_normal((7, 5, 3)).astype(dtype)
+    x[0, 0, 0], x[0, 0, 1] = 0.0, np.nan
+    close(numba_backend.relu(x), reference.relu(x), exact=True)
+    out = reference.relu(x)
+    grad = rng.standard_normal(x.shape).astype(dtype)
+    close(numba_backend.relu_backward(grad, out), reference.relu_backward(grad, out), exact=True)
+    strided = x[:, ::2]  # not contiguous: the reference serves it
+    close(numba_backend.relu(strided), reference.relu(strided), exact=True)
+    broadcast = np.broadcast_to(np.float32(1), out.shape).astype(dtype, copy=False)
+    close(numba_backend.relu_backward(broadcast, out), reference.relu_backward(broadcast, out))
+
+
+@pytest.mark.parametrize("nesterov, dampening", [(False, 0.0), (True, 0.0), (False, 0.3)])
+def test_sgd_momentum_in_place(nesterov: bool, dampening: float) -> None:
+    param = rng.standard_normal((40, 30)).astype(np.float32)
+    grad = rng.standard_normal(param.shape).astype(np.float32)
+    buf = rng.standard_normal(param.shape).astype(np.float32)
+    expected = [param.copy(), buf.copy()]
+    reference.sgd_momentum(*expected[:1], grad, expected[1], 0.1, 0.9, dampening, nesterov)
+    assert numba_backend.sgd_momentum(param, grad, buf, 0.1, 0.9, dampening, nesterov) is None
+    close(param, expected[0])
+    close(buf, expected[1])
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("beta1", [0.9, 0.3])  # PyTorch's two forms of lerp
+def test_adam_in_place(amsgrad: bool, beta1: float) -> None:
+    shape = (33, 17)
+    ours = [rng.standard_normal(shape).astype(np.float32) for _ in range(2)]  # w, m
+    ours.append(np.abs(rng.standard_normal(shape)).astype(np.float32))
+    ours.append(np.abs(rng.standard_normal(shape)).astype(np.float32) if amsgrad else None)
+    theirs = [None if a is None else a.copy() for a in ours]
+    for step in (1.0, 2.0, 3.0):
+        grad = rng.standard_normal(shape).astype(np.float32)
+        args = (beta1, 0.999, 1e-3, 1e-8, step)
+        numba_backend.adam(ours[0], grad, *ours[1:], *args)
+        reference.adam(theirs[0], grad, *theirs[1:], *args)
+    for a, b in zip(ours, theirs, strict=True):
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)
+
+
+GEOMETRIES = [
+    # (N, C, H, W), kernel, stride, padding, dilation
+    ((2, 3, 7, 6), (3, 3), (1, 1), (1, 1), (1, 1)),
+    ((3, 2, 9, 8), (3, 2), (2, 3), (2, 0), (1, 1)),
+    ((2, 4, 10, 11), (2, 3), (1, 2), (1, 2), (2, 3)),
+    ((1, 1, 5, 5), (5, 5), (1, 1), (0, 0), (1, 1)),
+    ((2, 2, 4, 4), (1, 1), (3, 3), (4, 4), (1, 1)),  # windows wholly in the padding
+]
+
+
+def out_hw(shape: tuple[int, ...], kernel, stride, padding, dilation) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    return tuple(  # type: ignore[return-value]
+        (n + 2 * p - d * (k - 1) - 1) // s + 1
+        for n, k, s, p, d in zip(shape[2:], kernel, stride, padding, dilation, strict=True)
+    )
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_im2col_and_col2im(geometry, dtype) -> None:  # type: ignore[no-untyped-def]
+    shape, kernel, stride, padding, dilation = geometry
+    hw = out_hw(shape, kernel, stride, padding, dilation)
+    x = rng.standard_normal(shape).astype(dtype)
+    args = (kernel, stride, padding, dilation, hw)
+    close(numba_backend.im2col(x, *args), reference.im2col(x, *args), exact=True)
+    channels_last = x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)  # strided NCHW
+    close(numba_backend.im2col(channels_last, *args), reference.im2col(x, *args), exact=True)
+    dcols = rng.standard_normal((shape[1], *kernel, shape[0], *hw)).astype(dtype)
+    geo = (stride, padding, dilation)
+    close(numba_backend.col2im(dcols, shape, *geo), reference.col2im(dcols, shape, *geo))
+
+
+def test_col2im_is_the_adjoint_of_im2col() -> None:
+    shape, kernel, stride, padding, dilation = GEOMETRIES[2]
+    hw = out_hw(shape, kernel, stride, padding, dilation)
+    x = rng.standard_normal(shape)
+    cols = numba_backend.im2col(x, kernel, stride, padding, dilation, hw)
+    dcols = rng.standard_normal(cols.shape)
+    back = numba_backend.col2im(
+        dcols.reshape(shape[1], *kernel, shape[0], *hw), shape, stride, padding, dilation
+    )
+    np.testing.assert_allclose(np.sum(cols * dcols), np.sum(x * back), rtol=1e-10)
+
+
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_layout_changes(with_bias: bool) -> None:
+    k, n, hw = 5, 3, (4, 6)
+    out = rng.standard_normal((k, n * hw[0] * hw[1])).astype(np.float32)
+    bias = rng.standard_normal(k).astype(np.float32) if with_bias else None
+    images = numba_backend.to_images(out, n, hw, bias)
+    close(images, reference.to_images(out, n, hw, bias), exact=True)
+    close(numba_backend.channels_first(images), reference.channels_first(images), exact=True)
+    close(numba_backend.channels_first(images[:, ::-1]), reference.channels_first(images[:, ::-1]))
+
+
+def test_below_the_threshold_the_reference_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(numba_backend, "SMALL", 1 << 30)
+    monkeypatch.setattr(numba_backend, "_relu", None)  # a compiled call would fail
+    x = rng.standard_normal(10).astype(np.float32)
+    close(numba_backend.relu(x), reference.relu(x), exact=True)
+
+
+def test_backend_choice() -> None:
+    before = kernels.backend()
+    try:
+        kernels.use("numpy")
+        assert kernels.backend() == "numpy" and kernels.relu is reference.relu
+        kernels.use("numba")
+        assert kernels.backend() == "numba" and kernels.relu is numba_backend.relu
+        with pytest.raises(ConfigError, match="unknown kernel backend 'cuda'"):
+            kernels.use("cuda")
+    finally:
+        kernels.use(before)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_training_step_agrees_across_backends(backend: str) -> None:
+    """One conv net, one step of SGD with momentum and one of Adam, on each backend: the same
+    loss and parameters as the reference within float32 tolerance."""
+    before = kernels.backend()
+
+    def run(name: str) -> list[np.ndarray]:
+        kernels.use(name)
+        cr.manual_seed(0)
+        model = cr.nn.Sequential(
+            cr.nn.Conv2d(2, 4, 3, padding=1), cr.nn.ReLU(), cr.nn.MaxPool2d(2),
+            cr.nn.Flatten(), cr.nn.Linear(4 * 4 * 4, 3),
+        )  # fmt: skip
+        x = cr.tensor(np.random.default_rng(1).standard_normal((5, 2, 8, 8)), dtype=cr.float32)
+        y = cr.tensor([0, 1, 2, 1, 0])
+        for opt in (cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                    cr.optim.Adam(model.parameters(), lr=0.01, amsgrad=True)):  # fmt: skip
+            for _ in range(2):
+                opt.zero_grad()
+                cr.nn.functional.cross_entropy(model(x), y).backward()
+                opt.step()
+        return [p.detach().numpy().copy() for p in model.parameters()]
+
+    try:
+        expected, got = run("numpy"), run(backend)
+    finally:
+        kernels.use(before)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
