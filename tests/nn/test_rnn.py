@@ -385,11 +385,11 @@ def test_forward_shape_errors() -> None:
         nn.RNNCell(3, 4)(cr.zeros(2, 3), cr.zeros(3, 4))
 
 
-def test_dtype_mismatch_and_packed_sequence_are_refused() -> None:
+def test_dtype_mismatch_and_pytorchs_packed_sequence_are_refused() -> None:
     with pytest.raises(DataError, match="does not match weight dtype"):
         nn.RNN(3, 4)(cr.zeros(5, 2, 3, dtype=cr.float64))
     packed = torch.nn.utils.rnn.pack_sequence([torch.zeros(3, 3), torch.zeros(2, 3)])
-    with pytest.raises(ConfigError, match="PackedSequence"):
+    with pytest.raises(ConfigError, match=r"torch\.nn\.utils\.rnn\.PackedSequence; pack the batch"):
         nn.LSTM(3, 4)(packed)
 
 
@@ -412,3 +412,210 @@ def test_model_file_round_trip(layer: Any, tmp_path: Any, rng: np.random.Generat
     first = first[0] if isinstance(first, tuple) else first
     second = second[0] if isinstance(second, tuple) else second
     np.testing.assert_array_equal(first.numpy(), second.numpy())
+
+
+# ------------------------------------------------------------------ packed sequences
+PACKED_CONFIGS = [
+    ({}, False),
+    ({"num_layers": 2}, True),
+    ({"bidirectional": True}, True),
+    ({"num_layers": 2, "bidirectional": True, "batch_first": True}, False),
+    ({"batch_first": True, "bias": False}, True),
+]
+PACKED_IDS = ["plain", "2layers_h0", "bidir_h0", "2layers_bidir_batch_first", "batch_first_h0"]
+
+
+def _packed_twin_compare(
+    name: str,
+    options: dict[str, Any],
+    with_state: bool,
+    lengths: list[int],
+    enforce_sorted: bool,
+    rng: np.random.Generator,
+    hidden: int = H,
+) -> None:
+    """Pack a padded batch, run both layers, unpack; compare packed data, padded output, states
+    and every gradient (input, initial states, parameters)."""
+    from chainrule.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+    theirs = getattr(torch.nn, name)(H_IN, hidden, **options)
+    ours = getattr(nn, name)(H_IN, hidden, **options)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    batch_first = options.get("batch_first", False)
+    steps, batch = max(lengths) + 1, len(lengths)  # one step of padding past the longest
+    x = rng.standard_normal((batch, steps, H_IN) if batch_first else (steps, batch, H_IN))
+    arrays = [x.astype(np.float32)]
+    if with_state:
+        layers = options.get("num_layers", 1) * (2 if options.get("bidirectional") else 1)
+        sizes = [options.get("proj_size") or hidden] + ([hidden] if name == "LSTM" else [])
+        arrays += [rng.standard_normal((layers, batch, s)).astype(np.float32) for s in sizes]
+    t_args = [torch.tensor(a, requires_grad=True) for a in arrays]
+    c_args = [cr.tensor(a, requires_grad=True) for a in arrays]
+    t_in = torch.nn.utils.rnn.pack_padded_sequence(t_args[0], lengths, batch_first, enforce_sorted)
+    c_in = pack_padded_sequence(c_args[0], lengths, batch_first, enforce_sorted)
+    t_hx: Any = None
+    c_hx: Any = None
+    if with_state:
+        t_hx = tuple(t_args[1:]) if name == "LSTM" else t_args[1]
+        c_hx = tuple(c_args[1:]) if name == "LSTM" else c_args[1]
+    t_out, t_state = theirs(t_in, t_hx)
+    c_out, c_state = ours(c_in, c_hx)
+    assert isinstance(c_out, PackedSequence)
+    assert c_out.batch_sizes.tolist() == t_out.batch_sizes.tolist()
+    assert (c_out.sorted_indices is None) == (t_out.sorted_indices is None)
+    np.testing.assert_allclose(
+        c_out.data.numpy(), t_out.data.detach().numpy(), rtol=1e-5, atol=1e-6
+    )
+    t_padded, t_lengths = torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first)
+    c_padded, c_lengths = pad_packed_sequence(c_out, batch_first)
+    assert c_lengths.tolist() == t_lengths.tolist() == lengths
+    t_states = list(t_state) if isinstance(t_state, tuple) else [t_state]
+    c_states = list(c_state) if isinstance(c_state, tuple) else [c_state]
+    t_loss, c_loss = 0, 0
+    for t, c in zip([t_padded, *t_states], [c_padded, *c_states], strict=True):
+        assert c.shape == tuple(t.shape) and c.dtype == np.float32
+        np.testing.assert_allclose(c.numpy(), t.detach().numpy(), rtol=1e-5, atol=1e-6)
+        direction = rng.standard_normal(tuple(t.shape)).astype(np.float32)
+        t_loss = t_loss + (t * torch.tensor(direction)).sum()
+        c_loss = c_loss + (c * cr.tensor(direction)).sum()
+    t_loss.backward()
+    c_loss.backward()
+    for t, c in zip(t_args, c_args, strict=True):
+        np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)
+    ours_params = dict(ours.named_parameters())
+    for param_name, param in theirs.named_parameters():
+        np.testing.assert_allclose(
+            ours_params[param_name].grad.numpy(),
+            param.grad.numpy(),
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=param_name,
+        )
+
+
+@pytest.mark.parametrize(("name", "mode_options"), MODES, ids=MODE_IDS)
+@pytest.mark.parametrize(("options", "with_state"), PACKED_CONFIGS, ids=PACKED_IDS)
+@pytest.mark.parametrize("enforce_sorted", [True, False], ids=["sorted", "unsorted"])
+def test_packed_input_matches_pytorch(
+    name: str,
+    mode_options: dict[str, Any],
+    options: dict[str, Any],
+    with_state: bool,
+    enforce_sorted: bool,
+    rng: np.random.Generator,
+) -> None:
+    lengths = [5, 3, 3, 1] if enforce_sorted else [2, 5, 1, 3]
+    _packed_twin_compare(
+        name, {**mode_options, **options}, with_state, lengths, enforce_sorted, rng
+    )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"proj_size": 2}, {"proj_size": 3, "num_layers": 2, "bidirectional": True}],
+)
+@pytest.mark.filterwarnings("ignore:LSTM with projections:UserWarning")
+def test_packed_lstm_projection_matches_pytorch(
+    options: dict[str, Any], rng: np.random.Generator
+) -> None:
+    _packed_twin_compare("LSTM", options, True, [3, 4, 1], False, rng)
+
+
+def test_packed_lstm_gradcheck(rng: np.random.Generator) -> None:
+    from chainrule.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    class Packed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(2, 3, num_layers=2, bidirectional=True)
+
+        def forward(self, x: cr.Tensor, h0: cr.Tensor, c0: cr.Tensor) -> cr.Tensor:
+            packed = pack_padded_sequence(x, [2, 3, 1], enforce_sorted=False)
+            out, (h_n, c_n) = self.lstm(packed, (h0, c0))
+            padded, _ = pad_packed_sequence(out)
+            return cr.cat([padded.reshape(-1), h_n.reshape(-1), c_n.reshape(-1)])
+
+    x = rng.standard_normal((3, 3, 2))
+    h0, c0 = rng.standard_normal((4, 3, 3)), rng.standard_normal((4, 3, 3))
+    result = cr.gradcheck(Packed(), [x, h0, c0], max_elements=8)
+    assert result.passed, str(result)
+    assert "lstm.weight_hh_l1_reverse" in result.errors and "input 0" in result.errors
+
+
+def test_packed_script_fragment_trains_as_pytorchs(rng: np.random.Generator) -> None:
+    """embedding -> pack (unsorted) -> LSTM -> unpack -> Linear -> loss -> backward -> step."""
+    from chainrule import optim
+    from chainrule.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    def build(lib: Any) -> Any:
+        class Tagger(lib.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embedding = lib.nn.Embedding(10, 4, padding_idx=0)
+                self.lstm = lib.nn.LSTM(4, 5, batch_first=True, bidirectional=True)
+                self.out = lib.nn.Linear(10, 3)
+
+        return Tagger()
+
+    theirs, ours = build(torch), build(cr)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    lengths = [3, 5, 2]
+    tokens = np.zeros((3, 5), dtype=np.int64)
+    labels = np.full((3, 5), -100, dtype=np.int64)
+    for b, n in enumerate(lengths):
+        tokens[b, :n] = rng.integers(1, 10, n)
+        labels[b, :n] = rng.integers(0, 3, n)
+
+    def step(lib: Any, model: Any, opt: Any, pack: Any, pad: Any) -> float:
+        opt.zero_grad()
+        emb = model.embedding(lib.tensor(tokens))
+        packed = pack(emb, lib.tensor(lengths), batch_first=True, enforce_sorted=False)
+        out, (h_n, _) = model.lstm(packed)
+        padded, _ = pad(out, batch_first=True, total_length=5)
+        logits = model.out(padded)
+        loss = lib.nn.functional.cross_entropy(
+            logits.reshape(-1, 3), lib.tensor(labels).reshape(-1)
+        )
+        loss = loss + (h_n**2).mean()
+        loss.backward()
+        opt.step()
+        return float(loss.item())
+
+    class TorchSGD:  # plain SGD by hand: torch.optim's first step costs a second of imports
+        def __init__(self, params: Any) -> None:
+            self.params = list(params)
+
+        def zero_grad(self) -> None:
+            for param in self.params:
+                param.grad = None
+
+        def step(self) -> None:
+            with torch.no_grad():
+                for param in self.params:
+                    param -= 0.5 * param.grad
+
+    t_opt = TorchSGD(theirs.parameters())
+    c_opt = optim.SGD(ours.parameters(), lr=0.5)
+    t_pack, t_pad = torch.nn.utils.rnn.pack_padded_sequence, torch.nn.utils.rnn.pad_packed_sequence
+    for _ in range(2):
+        t_loss = step(torch, theirs, t_opt, t_pack, t_pad)
+        c_loss = step(cr, ours, c_opt, pack_padded_sequence, pad_packed_sequence)
+        np.testing.assert_allclose(c_loss, t_loss, rtol=1e-5)
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_allclose(
+            ours.state_dict()[key], value.numpy(), rtol=1e-4, atol=1e-6, err_msg=key
+        )
+
+
+def test_packed_input_errors() -> None:
+    from chainrule.nn.utils.rnn import PackedSequence, pack_sequence
+
+    packed = pack_sequence([cr.zeros(3, 3), cr.zeros(2, 3)])
+    with pytest.raises(ShapeError, match=r"input_size\. Expected 4, got 3"):
+        nn.LSTM(4, 4)(packed)
+    with pytest.raises(ShapeError, match=r"Expected hx size \(1, 2, 4\), got \(1, 3, 4\)"):
+        nn.GRU(3, 4)(packed, cr.zeros(1, 3, 4))
+    with pytest.raises(ShapeError, match="must have 2 dimensions, got 3"):
+        nn.RNN(3, 4)(PackedSequence(cr.zeros(5, 1, 3), packed.batch_sizes))
+    with pytest.raises(DataError, match="does not match weight dtype"):
+        nn.RNN(3, 4)(packed.double())

@@ -7,6 +7,10 @@ n) or 4 (LSTM: i, f, g, o), all drawn from U(-1/√H, 1/√H).
 
 Each layer and direction projects the whole sequence in one matmul, x W_ihᵀ + b_ih, then runs the
 recurrence as one primitive (``ops.rnn``), whose backward is backpropagation through time.
+
+A PackedSequence input (sequences sorted longest first) runs the primitive once per stretch of
+steps with one batch size, on the first batch_sizes[t] rows; the other rows keep their state, so
+h_n holds each sequence's state at its own last step (the reverse direction starts there).
 """
 
 from __future__ import annotations
@@ -26,18 +30,27 @@ from ..ops.rnn import GRURecurrence, LSTMRecurrence, RNNRecurrence
 from ..tensor import Tensor, apply, concatenate, stack, tensor
 from . import init
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 _NONLINEARITIES = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
 
 
 def _as_input(layer: str, x: Any) -> Tensor:
-    if type(x).__name__ == "PackedSequence":
+    if type(x).__name__ == "PackedSequence":  # another library's (PyTorch's): its data is not ours
         raise ConfigError(
-            f"{layer}: PackedSequence inputs are not supported; pass a padded tensor "
-            "(L, N, H_in) and read each sequence's output at its own last step"
+            f"{layer}: got a {type(x).__module__}.PackedSequence; pack the batch with "
+            "chainrule.nn.utils.rnn.pack_padded_sequence (or pack_sequence)"
         )
     return x if isinstance(x, Tensor) else tensor(x)
+
+
+def _runs(batch_sizes: np.ndarray) -> list[tuple[int, int, int]]:
+    """(first step, end step, batch size) of each stretch of steps with one batch size."""
+    changes = np.flatnonzero(np.diff(batch_sizes)) + 1
+    starts = [0, *changes.tolist()]
+    ends = [*changes.tolist(), len(batch_sizes)]
+    return [(a, b, int(batch_sizes[a])) for a, b in zip(starts, ends, strict=True)]
 
 
 def _check_dtype(layer: str, x: Tensor, weight: Tensor) -> None:
@@ -285,6 +298,130 @@ class RNNBase(Module):
                 layer_input = _dropout(layer_input, self.dropout, self.training)
         return layer_input, stack(h_last), (stack(c_last) if c_last else None)
 
+    def _packed_input(
+        self, packed: PackedSequence
+    ) -> tuple[Tensor, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The packed data (sum of lengths, H_in), batch sizes, sorted and unsorted indices."""
+        data = _as_input(self._name, packed.data)
+        if data.ndim != 2:
+            raise ShapeError(
+                f"{self._name}: input must have 2 dimensions, got {data.ndim} (packed data of "
+                f"shape {data.shape})"
+            )
+        if data.shape[-1] != self.input_size:
+            raise ShapeError(
+                f"{self._name}: input.size(-1) must be equal to input_size. Expected "
+                f"{self.input_size}, got {data.shape[-1]} (packed data shape {data.shape})"
+            )
+        _check_dtype(self._name, data, self.weight_ih_l0)
+        batch_sizes = np.asarray(packed.batch_sizes.tolist(), dtype=np.int64)
+        if batch_sizes.sum() != data.shape[0]:
+            raise ShapeError(
+                f"{self._name}: the batch sizes of the PackedSequence add up to "
+                f"{batch_sizes.sum()}, but its data has {data.shape[0]} rows"
+            )
+        indices = [
+            None if i is None else np.asarray(i.tolist(), dtype=np.int64)
+            for i in (packed.sorted_indices, packed.unsorted_indices)
+        ]
+        return data, batch_sizes, indices[0], indices[1]
+
+    def _run_packed(
+        self, data: Tensor, batch_sizes: np.ndarray, h0: Tensor, c0: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Packed output data, h_n and c_n (sorted batch order) from packed data."""
+        directions = 2 if self.bidirectional else 1
+        out_size = self.proj_size or self.hidden_size
+        runs = _runs(batch_sizes)
+        offsets = np.concatenate([[0], np.cumsum(batch_sizes)]).tolist()
+        h_last: list[Tensor] = []
+        c_last: list[Tensor] = []
+        layer_input = data
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                k = layer * directions + direction
+                names = self._all_weights[k]
+                w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
+                b_ih, b_hh = (
+                    (getattr(self, names[2]), getattr(self, names[3]))
+                    if self.bias
+                    else (None, None)
+                )
+                w_hr = getattr(self, names[-1]) if self.proj_size else None
+                reverse = direction == 1
+                last = 0 if reverse else -1  # the step a direction ends on
+                gates_x = F.linear(layer_input, w_ih, b_ih)  # (sum of lengths, G·H)
+                h, c = h0[k], (None if c0 is None else c0[k])  # (B, P), (B, H)
+                pieces: list[Tensor] = [h] * len(runs)
+                for r in reversed(range(len(runs))) if reverse else range(len(runs)):
+                    start, end, size = runs[r]
+                    gates = gates_x[offsets[start] : offsets[end]]
+                    gates = gates.reshape(end - start, size, gates_x.shape[-1])
+                    if c is not None:
+                        hc = apply(
+                            LSTMRecurrence,
+                            gates,
+                            h[:size],
+                            c[:size],
+                            w_hh,
+                            b_hh,
+                            w_hr,
+                            reverse=reverse,
+                        )  # (steps, size, P + H): [h | c]
+                        out = hc[:, :, :out_size]
+                        c_end = hc[last, :, out_size:]
+                        c = c_end if size == c.shape[0] else concatenate([c_end, c[size:]])
+                    elif self.mode == "GRU":
+                        out = apply(GRURecurrence, gates, h[:size], w_hh, b_hh, reverse=reverse)
+                    else:
+                        out = apply(
+                            RNNRecurrence,
+                            gates,
+                            h[:size],
+                            w_hh,
+                            b_hh,
+                            nonlinearity="tanh" if self.mode == "RNN_TANH" else "relu",
+                            reverse=reverse,
+                        )
+                    # rows past `size` have ended (forward) or not started (reverse): kept
+                    h = out[last] if size == h.shape[0] else concatenate([out[last], h[size:]])
+                    pieces[r] = out.reshape((end - start) * size, out_size)
+                outputs.append(pieces[0] if len(pieces) == 1 else concatenate(pieces))
+                h_last.append(h)
+                if c is not None:
+                    c_last.append(c)
+            layer_input = outputs[0] if directions == 1 else concatenate(outputs, 1)
+            if layer < self.num_layers - 1:
+                layer_input = _dropout(layer_input, self.dropout, self.training)
+        return layer_input, stack(h_last), (stack(c_last) if c_last else None)
+
+    def _forward_packed(
+        self, packed: PackedSequence, hx: Any
+    ) -> tuple[PackedSequence, Tensor, Tensor | None]:
+        """Output PackedSequence, h_n and c_n (original batch order) of a packed batch; hx in
+        the original batch order, as PyTorch's."""
+        data, batch_sizes, sorted_indices, unsorted_indices = self._packed_input(packed)
+        batch = int(batch_sizes[0])
+        lstm = self.mode == "LSTM"
+        if lstm and hx is not None and (not isinstance(hx, tuple | list) or len(hx) != 2):
+            raise ShapeError(f"LSTM: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+        h_size = self.proj_size or self.hidden_size
+        h_arg, c_arg = (None, None) if hx is None else (hx[0], hx[1]) if lstm else (hx, None)
+        h0 = self._initial_state(h_arg, batch, True, "hx[0]" if lstm else "hx", h_size)
+        c0 = self._initial_state(c_arg, batch, True, "hx[1]", self.hidden_size) if lstm else None
+        if sorted_indices is not None:
+            h0 = h0.index_select(1, sorted_indices)
+            c0 = None if c0 is None else c0.index_select(1, sorted_indices)
+        output, h_n, c_n = self._run_packed(data, batch_sizes, h0, c0)
+        if unsorted_indices is not None:
+            h_n = h_n.index_select(1, unsorted_indices)
+            c_n = None if c_n is None else c_n.index_select(1, unsorted_indices)
+        result = PackedSequence(
+            output, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        )
+        return result, h_n, c_n
+
     def _restore_layout(self, output: Tensor, batched: bool) -> Tensor:
         if not batched:
             return output.squeeze(1)
@@ -297,6 +434,8 @@ class RNN(RNNBase):
     Input (L, N, H_in), or (N, L, H_in) with batch_first, or unbatched (L, H_in); hx
     (num_layers·D, N, H) (unbatched (num_layers·D, H)), zeros when omitted. Returns
     (output (L, N, D·H), h_n (num_layers·D, N, H)) in the input's layout, D = 2 if bidirectional.
+    A PackedSequence input gives a PackedSequence output, and h_n each sequence's state at its own
+    last step (hx and h_n in the original batch order).
     """
 
     def __init__(
@@ -330,7 +469,10 @@ class RNN(RNNBase):
         )
         self.nonlinearity = nonlinearity
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Any, hx: Tensor | None = None) -> tuple[Any, Tensor]:
+        if isinstance(input, PackedSequence):
+            packed, h_n, _ = self._forward_packed(input, hx)
+            return packed, h_n
         x, batched = self._time_major(_as_input(self._name, input))
         h0 = self._initial_state(hx, x.shape[1], batched, "hx", self.hidden_size)
         output, h_n, _ = self._run(x, h0, None)
@@ -340,7 +482,7 @@ class RNN(RNNBase):
 class GRU(RNNBase):
     """Gated recurrent unit, PyTorch's form: r = σ(W_ir x + b_ir + W_hr h + b_hr),
     z = σ(W_iz x + b_iz + W_hz h + b_hz), n = tanh(W_in x + b_in + r·(W_hn h + b_hn)),
-    h' = (1 - z)·n + z·h. Shapes and layouts as RNN."""
+    h' = (1 - z)·n + z·h. Shapes, layouts and PackedSequence inputs as RNN."""
 
     def __init__(
         self,
@@ -367,7 +509,10 @@ class GRU(RNNBase):
             dtype=dtype,
         )
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Any, hx: Tensor | None = None) -> tuple[Any, Tensor]:
+        if isinstance(input, PackedSequence):
+            packed, h_n, _ = self._forward_packed(input, hx)
+            return packed, h_n
         x, batched = self._time_major(_as_input(self._name, input))
         h0 = self._initial_state(hx, x.shape[1], batched, "hx", self.hidden_size)
         output, h_n, _ = self._run(x, h0, None)
@@ -377,8 +522,9 @@ class GRU(RNNBase):
 class LSTM(RNNBase):
     """Long short-term memory: (i, f, g, o) = (σ, σ, tanh, σ)(W_ih x + b_ih + W_hh h + b_hh),
     c' = f·c + i·g, h' = o·tanh(c'). hx is (h_0, c_0), both (num_layers·D, N, H); returns
-    (output, (h_n, c_n)). Layouts as RNN. With proj_size = P > 0, h' = (o·tanh(c')) W_hrᵀ with
-    weight_hr_l{k} (P, H): h_0, h_n and the output have P features instead of H."""
+    (output, (h_n, c_n)). Layouts and PackedSequence inputs as RNN. With proj_size = P > 0,
+    h' = (o·tanh(c')) W_hrᵀ with weight_hr_l{k} (P, H): h_0, h_n and the output have P features
+    instead of H."""
 
     def __init__(
         self,
@@ -409,9 +555,12 @@ class LSTM(RNNBase):
 
     def forward(
         self,
-        input: Tensor,
+        input: Any,
         hx: tuple[Tensor, Tensor] | None = None,
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    ) -> tuple[Any, tuple[Tensor, Tensor]]:
+        if isinstance(input, PackedSequence):
+            packed, h_n, cells = self._forward_packed(input, hx)
+            return packed, (h_n, cast(Tensor, cells))
         x, batched = self._time_major(_as_input(self._name, input))
         if hx is not None and (not isinstance(hx, tuple | list) or len(hx) != 2):
             raise ShapeError(f"LSTM: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
