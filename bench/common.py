@@ -104,6 +104,19 @@ def blas_info() -> list[dict[str, Any]]:
     return [{k: info.get(k) for k in keep} for info in threadpool_info()]
 
 
+def kernel_info() -> str:
+    """The kernel backend chainrule runs (CHAINRULE_KERNELS chooses it), with numba's version."""
+    from chainrule import kernels
+
+    name = kernels.backend()
+    if name == "numba":
+        import numba
+
+        kernels.relu(np.zeros(1 << 20, dtype=np.float32))  # starts numba's thread pool
+        return f"numba {numba.__version__} ({numba.threading_layer()} threading layer)"
+    return name
+
+
 def machine() -> dict[str, Any]:
     import platform
 
@@ -113,6 +126,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": blas_info(),
+        "kernels": kernel_info(),
     }
     if has_torch():
         import torch

@@ -78,6 +78,43 @@ def throughput(
     return {key: statistics.median(values) for key, values in results.items()}
 
 
+def contention(
+    kind: str, rounds: int, steps: int, x: np.ndarray, y: np.ndarray
+) -> dict[str, float]:
+    """Training samples/s at each library's default threads, alone and then beside a CPU-bound
+    process (a Python busy loop) started before the workers, as a user's other job would be."""
+    alone = throughput(kind, 0, rounds, steps, x, y)
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(1.0)
+        busy = throughput(kind, 0, rounds, steps, x, y)
+    finally:
+        burner.kill()
+        burner.wait()
+    return {f"{key}_alone": value for key, value in alone.items()} | {
+        f"{key}_busy": value for key, value in busy.items()
+    }
+
+
+def first_run() -> tuple[float, float]:
+    """Seconds of `chainrule train` on the shipped digits in a fresh process: with an empty
+    kernel cache (a new install compiles what it uses), then with the cache it left."""
+    import os
+    import tempfile
+
+    seconds = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for _ in range(2):
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "chainrule.cli", "train", "--quiet"],
+                env=env, cwd=REPO, check=True, capture_output=True,
+            )  # fmt: skip
+            seconds.append(time.perf_counter() - started)
+    return seconds[0], seconds[1]
+
+
 def peak_memory(lib: str) -> float:
     out = subprocess.run(
         [sys.executable, "-m", "bench.memory", lib],
@@ -139,6 +176,15 @@ def main() -> None:
                     ours * flops / 1e9, None if theirs is None else theirs * flops / 1e9,
                 ])  # fmt: skip
     if has_torch():
+        figures = contention("mlp", rounds, steps, x_flat, y)
+        report["contention_mlp"] = figures
+        slowdown = {
+            lib: figures[f"{lib}_train_alone"] / figures[f"{lib}_train_busy"]
+            for lib in ("chainrule", "torch")
+        }
+        ours, theirs = slowdown["chainrule"], slowdown["torch"]
+        rows.append(["W-MLP training, default threads, slowdown beside a busy process",
+                     ours, theirs, ratio(ours, theirs, False), None, None])  # fmt: skip
         memory = {lib: peak_memory(lib) for lib in ("chainrule", "torch")}
         report["peak_memory_mib"] = memory
         rows.append(["MNIST MLP epoch, peak RSS MiB", memory["chainrule"], memory["torch"],
@@ -158,6 +204,10 @@ def main() -> None:
                          f"{ours[0]:.1f} ({ours[1]})" if ours[0] else f"not in {ours[1]}",
                          f"{theirs[0]:.1f} ({theirs[1]})" if theirs[0] else f"not in {theirs[1]}",
                          ratio(ours[0], theirs[0], False), None, None])  # fmt: skip
+    cold, warm = first_run()
+    report["first_run_seconds"] = {"cold_cache": cold, "warm_cache": warm}
+    rows.append(["first `chainrule train` (digits), s: empty kernel cache / warm",
+                 f"{cold:.1f} / {warm:.1f}", None, None, None, None])  # fmt: skip
     report["ceiling_after"] = ceiling("after")
     before, after = report["ceiling_before"], report["ceiling_after"]
     degraded = (
@@ -183,7 +233,7 @@ def print_table(report: dict[str, Any], rows: list[list[Any]], degraded: bool) -
     blas = ", ".join(f"{b['internal_api']} {b['version']} ({b['num_threads']} threads)"
                      for b in m["blas"])  # fmt: skip
     print(f"\n{m['date']}  {m['cores']} cores  numpy {m['numpy']}  torch {m.get('torch', '-')}"
-          f"  BLAS: {blas}  data: {report['data']}")  # fmt: skip
+          f"  BLAS: {blas}  kernels: {m['kernels']}  data: {report['data']}")  # fmt: skip
     b, a = report["ceiling_before"], report["ceiling_after"]
     print(f"matmul ceiling GFLOP/s (1t / 2t): before {b['before_gflops_1t']:.0f} / "
           f"{b['before_gflops_2t']:.0f}, after {a['after_gflops_1t']:.0f} / "

@@ -70,13 +70,22 @@ def build(lib: str, kind: str, optimizer: str) -> tuple[Callable, Callable, Call
 def serve(conn: Connection, lib: str, kind: str, n_threads: int, optimizer: str) -> None:
     """Answer commands until 'quit': ('train', batches) -> samples/s of one round;
     ('infer', x, repeats) -> samples/s; ('time_to', data, target, max_epochs, lr_schedule)."""
+    import contextlib
+
     from threadpoolctl import threadpool_limits
 
-    if lib == "torch":
-        import torch
+    limits: Any = contextlib.nullcontext()
+    if n_threads:  # 0: the library's own default, as a new user gets it
+        if lib == "torch":
+            import torch
 
-        torch.set_num_threads(n_threads)
-    with threadpool_limits(limits=n_threads):
+            torch.set_num_threads(n_threads)
+        else:
+            import chainrule as cr
+
+            cr.set_num_threads(n_threads)  # BLAS's threads and the kernels' together
+        limits = threadpool_limits(limits=n_threads)
+    with limits:
         train, predict, set_lr = build(lib, kind, optimizer)
         conn.send("ready")
         while True:

@@ -1,16 +1,17 @@
 """CPU threads, as ``torch.set_num_threads``: one count for BLAS's pool (the matrix products,
 set through threadpoolctl) and for chainrule's compiled kernels (numba's pool) together.
 
-The default is the CPUs this process may use less those other processes are busy on when
-chainrule first needs threads (``/proc/loadavg``'s runnable tasks, ourselves excluded), at
-least 1: on a 2-core machine that another job keeps busy, two threads would wait on each other
-through every product (a matmul measured 4.4 GFLOP/s so, against 119 on one thread).
+The default is the CPUs this process may use less those other processes keep busy when
+chainrule is imported (``/proc/loadavg``'s runnable tasks, ourselves excluded), at least 1: on
+a 2-core machine that another job keeps busy, two threads would wait on each other through
+every product (a matmul measured 4.4 GFLOP/s so, against 119 on one thread).
 ``CHAINRULE_NUM_THREADS`` (or ``OMP_NUM_THREADS``) overrides the guess; so does a call.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from .errors import ConfigError
 
@@ -26,16 +27,20 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _busy_elsewhere() -> int:
-    """CPUs other processes keep busy: the runnable tasks now (/proc/loadavg's 4th field, which
-    counts this one) when the last minute's load agrees, so a passing burst is not a busy core."""
-    try:
-        with open("/proc/loadavg") as f:
-            fields = f.read().split()
-        running, last_minute = int(fields[3].split("/")[0]) - 1, float(fields[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-    return max(0, min(running, round(last_minute)))
+def _busy_elsewhere(samples: int = 4, interval: float = 0.004) -> int:
+    """CPUs other processes keep busy: the fewest runnable tasks seen in a few samples of
+    /proc/loadavg's 4th field (which counts this process), so a passing burst is not a busy
+    core but a job that keeps running is."""
+    counts = []
+    for k in range(samples):
+        if k:
+            time.sleep(interval)
+        try:
+            with open("/proc/loadavg") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]) - 1)
+        except (OSError, ValueError, IndexError):
+            return 0
+    return max(0, min(counts))
 
 
 def default_num_threads() -> int:
@@ -73,8 +78,7 @@ def ensure_num_threads() -> int:
     """The thread count in force, choosing the default the first time."""
     if _threads is None:
         set_num_threads(default_num_threads())
-    assert _threads is not None
-    return _threads
+    return globals()["_threads"]
 
 
 def get_num_threads() -> int:
