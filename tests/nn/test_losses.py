@@ -136,6 +136,14 @@ def with_extra(make, *makers):  # type: ignore[no-untyped-def]
 
 
 WEIGHT = uniform(0.2, 2.0, C)
+# Each row's labels come before its first -1 (the rest is ignored); row 2 has none, row 4 repeats.
+MULTILABEL = np.array([[3, 0, -1, 1], [1, -1, -1, -1], [-1, 2, 2, 0], [0, 1, 2, 3], [2, 2, -1, 3],
+                       [3, 1, 0, -1]])  # fmt: skip
+# CTC: (N, S) padded targets with repeated labels (a blank must separate the 2s), lengths 3, 2,
+# 0 (the empty target), and the same targets concatenated with blank = C instead of 0.
+CTC_TARGETS = np.array([[1, 2, 2], [3, 1, 9], [9, 9, 9]])
+CTC_IN, CTC_LEN = np.array([7, 5, 6]), np.array([3, 2, 0])
+CTC_CONCAT = np.array([1, 2, 2, 3, 1]) - 1
 
 CASES = [
     # cross-entropy with class labels
@@ -274,6 +282,32 @@ CASES = [
     LossCase("triplet_p1_swap", lambda lib, r, a, p, n: nnf(lib).triplet_margin_loss(
         a, p, n, 3.0, 1, swap=True, reduction=r),
         inputs(logits(N, 5), logits(N, 5), logits(N, 5))),
+    LossCase("triplet_distance", lambda lib, r, a, p, n: nnf(lib).triplet_margin_with_distance_loss(
+        a, p, n, margin=3.0, reduction=r), inputs(logits(N, 5), logits(N, 5), logits(N, 5))),
+    LossCase("triplet_cosine_distance_swap", lambda lib, r, a, p, n:
+             nnf(lib).triplet_margin_with_distance_loss(
+                 a, p, n, distance_function=lambda u, v: 1 - nnf(lib).cosine_similarity(u, v),
+                 margin=0.5, swap=True, reduction=r),
+             inputs(logits(N, 5), logits(N, 5), logits(N, 5))),
+    LossCase("multi_margin", lambda lib, r, x, y: nnf(lib).multi_margin_loss(x, y, reduction=r),
+             inputs(logits(N, C), labels(N))),
+    LossCase("multi_margin_p2_margin_weight", lambda lib, r, x, y, w: nnf(lib).multi_margin_loss(
+        x, y, 2, 0.7, w, reduction=r), inputs(logits(N, C), labels(N), WEIGHT), const=(2,)),
+    LossCase("multi_margin_unbatched", lambda lib, r, x, y: nnf(lib).multi_margin_loss(
+        x, y, reduction=r), inputs(logits(C), lambda rng: np.array(2))),
+    LossCase("multilabel_margin", lambda lib, r, x, y: nnf(lib).multilabel_margin_loss(
+        x, y, reduction=r), inputs(logits(N, C), lambda rng: MULTILABEL)),
+    LossCase("multilabel_margin_unbatched", lambda lib, r, x, y: nnf(lib).multilabel_margin_loss(
+        x, y, reduction=r), inputs(logits(C), lambda rng: MULTILABEL[1])),
+    LossCase("ctc", lambda lib, r, x: nnf(lib).ctc_loss(
+        x.log_softmax(2), lib.tensor(CTC_TARGETS), lib.tensor(CTC_IN), lib.tensor(CTC_LEN),
+        reduction=r), inputs(logits(7, 3, C + 1))),
+    LossCase("ctc_blank_last_concatenated", lambda lib, r, x: nnf(lib).ctc_loss(
+        x.log_softmax(2), lib.tensor(CTC_CONCAT), lib.tensor(CTC_IN), lib.tensor(CTC_LEN),
+        blank=C, reduction=r), inputs(logits(7, 3, C + 1))),
+    LossCase("ctc_unbatched", lambda lib, r, x: nnf(lib).ctc_loss(
+        x.log_softmax(1), lib.tensor(CTC_TARGETS[0]), lib.tensor(6), lib.tensor(3),
+        reduction=r), inputs(logits(7, C + 1))),
     LossCase("cosine_similarity", lambda lib, r, a, b: nnf(lib).cosine_similarity(a, b),
              inputs(logits(N, 5), logits(N, 5)), reductions=(None,)),
     LossCase("cosine_similarity_dim0_broadcast", lambda lib, r, a, b:
@@ -625,3 +659,191 @@ def test_poisson_full_target_gradient_is_finite_at_zero_target() -> None:
     F.poisson_nll_loss(x, t, full=True, reduction="sum").backward()
     # d/dt of e^x - t·x is -x; Stirling's t·log t - t + ½log(2πt) adds log t + 1/(2t) for t > 1.
     np.testing.assert_allclose(t.grad.numpy(), [-0.1, -0.2, -0.3 + np.log(2.0) + 0.25])
+
+
+# ---------------------------------------------------------------------------- CTC
+def _ctc_pair(x: np.ndarray, in_len: Any, zero_infinity: bool, reduction: str = "none") -> Any:
+    ours = cr.tensor(x, requires_grad=True, dtype=cr.float64)
+    theirs = torch.tensor(x, requires_grad=True)
+    args = (CTC_TARGETS, in_len, CTC_LEN)
+    out = F.ctc_loss(ours.log_softmax(2), *args, reduction=reduction, zero_infinity=zero_infinity)
+    ref = torch.nn.functional.ctc_loss(
+        theirs.log_softmax(2),
+        *(torch.tensor(a) for a in args),
+        reduction=reduction,
+        zero_infinity=zero_infinity,
+    )
+    out.sum().backward()
+    ref.sum().backward()
+    return out, ref, ours.grad.numpy(), theirs.grad.numpy()
+
+
+def test_ctc_impossible_alignment_is_inf_with_nan_gradient_as_torch() -> None:
+    # Sample 0 needs 4 steps (1, 2, blank, 2) but gets 3.
+    x = np.random.default_rng(0).standard_normal((7, 3, C + 1))
+    out, ref, grad, ref_grad = _ctc_pair(x, np.array([3, 5, 6]), zero_infinity=False)
+    assert np.isinf(out.numpy()[0]) and np.isinf(ref.detach().numpy()[0])
+    np.testing.assert_allclose(out.numpy()[1:], ref.detach().numpy()[1:], rtol=1e-10)
+    np.testing.assert_array_equal(np.isnan(grad), np.isnan(ref_grad))
+    assert np.isnan(grad[:3, 0]).all() and (grad[3:, 0] == 0).all()
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_ctc_zero_infinity_zeroes_the_loss_and_its_gradient(reduction: str) -> None:
+    x = np.random.default_rng(1).standard_normal((7, 3, C + 1))
+    out, ref, grad, ref_grad = _ctc_pair(x, np.array([3, 5, 6]), True, reduction)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-10)
+    assert (grad[:, 0] == 0).all()
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-12)
+
+
+def test_ctc_gradient_in_log_probs_is_torchs() -> None:
+    # PyTorch's log_probs gradient includes exp(log_probs), the gradient through the log_softmax
+    # it assumes: each step's gradient sums to 0. The true derivative is checked through one.
+    lp = np.log(probabilities(7, 3, C + 1, dim=2)(np.random.default_rng(2)))
+    ours = cr.tensor(lp, requires_grad=True, dtype=cr.float64)
+    theirs = torch.tensor(lp, requires_grad=True)
+    F.ctc_loss(ours, CTC_TARGETS, CTC_IN, CTC_LEN, reduction="sum").backward()
+    torch.nn.functional.ctc_loss(
+        theirs,
+        torch.tensor(CTC_TARGETS),
+        torch.tensor(CTC_IN),
+        torch.tensor(CTC_LEN),
+        reduction="sum",
+    ).backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert cr.gradcheck(
+        lambda a: F.ctc_loss(a.log_softmax(2), CTC_TARGETS, CTC_IN, CTC_LEN), [lp]
+    ).passed
+
+
+def test_ctc_lengths_as_tuples_float32_and_long_sequences_stay_finite() -> None:
+    # 400 steps of probabilities ~1/5 give a likelihood near 5^-400 = 1e-280: log space only.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((400, 2, C + 1)).astype(np.float32)
+    targets = rng.integers(1, C + 1, (2, 30))
+    ours = cr.tensor(x, requires_grad=True)
+    out = nn.CTCLoss()(ours.log_softmax(2), targets, (400, 350), (30, 25))
+    ref = torch.nn.CTCLoss()(
+        torch.tensor(x).log_softmax(2), torch.tensor(targets), (400, 350), (30, 25)
+    )
+    assert out.dtype == np.float32 and np.isfinite(out.item())
+    np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-4)
+    out.backward()
+    assert ours.grad.dtype == np.float32 and np.isfinite(ours.grad.numpy()).all()
+
+
+def test_new_loss_modules_match_torch_and_repr() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((N, C)).astype(np.float32)
+    y = rng.integers(0, C, N)
+    w = rng.uniform(0.5, 2, C).astype(np.float32)
+    theirs = torch.nn.MultiMarginLoss(p=2, margin=0.5, weight=torch.tensor(w), reduction="sum")
+    ours = nn.MultiMarginLoss(p=2, margin=0.5, weight=w, reduction="sum")
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    np.testing.assert_allclose(
+        ours(cr.tensor(x), y).item(), theirs(torch.tensor(x), torch.tensor(y)).item(), rtol=1e-6
+    )
+    pairs = [
+        (nn.MultiMarginLoss(), torch.nn.MultiMarginLoss()),
+        (nn.MultiLabelMarginLoss(), torch.nn.MultiLabelMarginLoss()),
+        (nn.CTCLoss(blank=2, zero_infinity=True), torch.nn.CTCLoss(2, "mean", True)),
+        (
+            nn.TripletMarginWithDistanceLoss(distance_function=nn.PairwiseDistance(), swap=True),
+            torch.nn.TripletMarginWithDistanceLoss(
+                distance_function=torch.nn.PairwiseDistance(), swap=True
+            ),
+        ),
+    ]
+    for mine, ref in pairs:
+        assert repr(mine) == repr(ref)
+    np.testing.assert_allclose(
+        nn.MultiLabelMarginLoss(reduction="none")(cr.tensor(x), MULTILABEL).numpy(),
+        torch.nn.MultiLabelMarginLoss(reduction="none")(
+            torch.tensor(x), torch.tensor(MULTILABEL)
+        ).numpy(),
+        rtol=1e-6,
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: F.multi_margin_loss(cr.zeros(2, 3), np.array([0, 3])), LabelError, "label 3"),
+        (lambda: F.multi_margin_loss(cr.zeros(2, 3), np.array([0, 1]), p=3), ConfigError, "p == 1"),
+        (
+            lambda: F.multilabel_margin_loss(cr.zeros(2, 3), np.array([0, 1])),
+            ShapeError,
+            r"\(2, 3\)",
+        ),
+        (
+            lambda: F.ctc_loss(cr.zeros(4, 2, 3), np.array([[1, 0]]), (4, 4), (1, 1)),
+            ShapeError,
+            "N = 2",
+        ),
+        (
+            lambda: F.ctc_loss(cr.zeros(4, 1, 3), np.array([[0, 1]]), (4,), (2,)),
+            LabelError,
+            "not the blank 0",
+        ),
+        (
+            lambda: F.ctc_loss(cr.zeros(4, 1, 3), np.array([[2, 1]]), (5,), (2,)),
+            ShapeError,
+            "longer than",
+        ),
+        (lambda: nn.CTCLoss(reduction="avg"), ConfigError, "reduction"),
+    ],
+)
+def test_new_loss_errors_name_the_problem(call: Any, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_deprecated_size_average_and_reduce_map_to_reduction_in_new_losses() -> None:
+    x = cr.tensor(np.random.default_rng(5).standard_normal((N, C)).astype(np.float32))
+    y = np.arange(N) % C
+    with pytest.warns(UserWarning, match="size_average"):
+        assert nn.MultiMarginLoss(size_average=False).reduction == "sum"
+    with pytest.warns(UserWarning):
+        total = F.multi_margin_loss(x, y, size_average=False)
+    assert total.item() == pytest.approx(F.multi_margin_loss(x, y, reduction="sum").item())
+    with pytest.warns(UserWarning):
+        assert nn.MultiLabelMarginLoss(reduce=False).reduction == "none"
+
+
+# ---------------------------------------------------------------------------- adaptive softmax
+def test_adaptive_log_softmax_matches_torch() -> None:
+    theirs = torch.nn.AdaptiveLogSoftmaxWithLoss(16, 10, [3, 6], div_value=2.0, head_bias=True)
+    ours = nn.AdaptiveLogSoftmaxWithLoss(16, 10, [3, 6], div_value=2.0, head_bias=True)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((7, 16)).astype(np.float32)
+    y = np.array([0, 4, 9, 2, 7, 5, 9])  # shortlist and both clusters
+    mine_x, ref_x = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, ref = ours(mine_x, y), theirs(ref_x, torch.tensor(y))
+    np.testing.assert_allclose(out.output.numpy(), ref.output.detach().numpy(), rtol=1e-5)
+    assert out.loss.item() == pytest.approx(ref.loss.item(), rel=1e-5)
+    (out.loss + out.output.sum()).backward()
+    (ref.loss + ref.output.sum()).backward()
+    np.testing.assert_allclose(mine_x.grad.numpy(), ref_x.grad.numpy(), rtol=1e-4, atol=1e-6)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
+        np.testing.assert_allclose(
+            p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=name
+        )
+    np.testing.assert_allclose(
+        ours.log_prob(mine_x).numpy(), theirs.log_prob(ref_x).detach().numpy(), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_array_equal(ours.predict(mine_x).numpy(), theirs.predict(ref_x).numpy())
+    assert ours(mine_x[0], np.array(8)).output.shape == ()
+    with pytest.raises(LabelError, match="should be in \\[0, 9\\]"):
+        ours(mine_x, np.array([0, 1, 2, 3, 4, 5, 10]))
+    with pytest.raises(ConfigError, match="cutoffs"):
+        nn.AdaptiveLogSoftmaxWithLoss(16, 10, [6, 3])
+
+
+def test_adaptive_log_softmax_gradcheck() -> None:
+    layer = nn.AdaptiveLogSoftmaxWithLoss(6, 8, [2, 5], div_value=2.0, dtype=cr.float64)
+    x = np.random.default_rng(7).standard_normal((5, 6))
+    assert cr.gradcheck(lambda a: layer(a, np.array([0, 3, 7, 1, 6])).loss, [x]).passed

@@ -11,7 +11,7 @@ from .. import ops
 from ..errors import ConfigError, LabelError, ShapeError
 from ..grad_mode import no_grad
 from ..random import default_generator
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, tensor
 from ._common import _as_tensor
 
 # AlphaDropout keeps SELU's fixed point: dropped units go to SELU's negative saturation value
@@ -217,6 +217,111 @@ def embedding(
         padding_idx=padding_idx,
         scale_grad_by_freq=scale_grad_by_freq,
     )
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """The sum, mean or max of each bag of embedding rows, without the (*, D) lookups between.
+
+    Bags are the rows of a 2-D input (B, L), or the slices input[offsets[i]:offsets[i+1]] of a
+    1-D input (the last one running to the end, or to offsets[-1] with include_last_offset).
+    Entries equal to padding_idx count for nothing (not even in a mean's count); an empty bag
+    gives zeros. per_sample_weights (the input's shape, 'sum' only) scales each row.
+    Returns (B, embedding_dim).
+    """
+    if sparse:
+        raise ConfigError("embedding_bag: sparse=True (sparse gradients) is not supported")
+    if mode not in ("sum", "mean", "max"):
+        raise ConfigError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    if weight.ndim != 2:
+        raise ShapeError(
+            f"embedding_bag: weight must be (num_embeddings, embedding_dim), got shape "
+            f"{weight.shape}"
+        )
+    num_embeddings, dim = weight.shape
+    indices = _indices(input, num_embeddings)
+    if indices.ndim == 2:
+        if offsets is not None:
+            raise ShapeError("embedding_bag: offsets must be None when input is 2-D (B, L)")
+        bags, length = indices.shape
+        bag = np.repeat(np.arange(bags), length)  # (M,): each entry's bag
+        flat = indices.reshape(-1)
+    elif indices.ndim == 1:
+        if offsets is None:
+            raise ShapeError("embedding_bag: a 1-D input needs offsets (where each bag starts)")
+        starts = np.asarray(offsets.array if isinstance(offsets, Tensor) else offsets)
+        if starts.ndim != 1 or starts.dtype.kind not in "iu":
+            raise ShapeError(
+                f"embedding_bag: offsets must be a 1-D integer tensor, got shape {starts.shape} "
+                f"and dtype {starts.dtype}"
+            )
+        if starts.size and starts[0] != 0:
+            raise ConfigError(f"embedding_bag: offsets[0] must be 0, got {int(starts[0])}")
+        if (np.diff(starts) < 0).any() or (starts.size and starts[-1] > indices.size):
+            raise ConfigError(
+                f"embedding_bag: offsets must be non-decreasing and at most the input's length "
+                f"{indices.size}, got {starts.tolist()}"
+            )
+        flat = indices
+        end = indices.size
+        if include_last_offset and starts.size:
+            end, starts = int(starts[-1]), starts[:-1]
+        bags = starts.size
+        bag = np.searchsorted(starts, np.arange(flat.size), side="right") - 1
+        bag[end:] = -1  # past offsets[-1] with include_last_offset: in no bag
+    else:
+        raise ShapeError(
+            f"embedding_bag: input must be 1-D (with offsets) or 2-D (B, L), got shape "
+            f"{indices.shape}"
+        )
+    if padding_idx is not None:
+        padding_idx = _padding_idx(padding_idx, num_embeddings)
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise ConfigError(
+                f"embedding_bag: per_sample_weights is only supported for mode='sum', got "
+                f"mode={mode!r}"
+            )
+        if tuple(per_sample_weights.shape) != indices.shape:
+            raise ShapeError(
+                f"embedding_bag: per_sample_weights must have the input's shape "
+                f"{indices.shape}, got {tuple(per_sample_weights.shape)}"
+            )
+    if max_norm is not None:
+        _renorm_rows(weight, indices, max_norm, norm_type)
+    kept = np.flatnonzero((bag >= 0) & (flat != (-1 if padding_idx is None else padding_idx)))
+    rows = apply(
+        ops.Embedding,
+        weight,
+        indices=flat[kept],
+        padding_idx=padding_idx,
+        scale_grad_by_freq=scale_grad_by_freq,
+    )  # (K, D)
+    bag = bag[kept]
+    out = tensor(np.zeros((bags, dim), dtype=weight.dtype), dtype=weight.dtype)
+    if mode == "max":
+        return out.scatter_reduce(
+            0, np.broadcast_to(bag[:, None], rows.shape), rows, "amax", include_self=False
+        )
+    if mode == "mean":
+        counts = np.bincount(bag, minlength=bags)[bag]
+        share = (1 / counts).astype(weight.dtype)[:, None]
+        rows = rows * tensor(share, dtype=weight.dtype)
+    elif per_sample_weights is not None:
+        scale = _as_tensor(per_sample_weights).reshape(-1)[kept]
+        rows = rows * scale.unsqueeze(1)
+    return out.index_add(0, bag, rows)
 
 
 def _indices(input: object, num_embeddings: int) -> np.ndarray:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .. import ops
 from ..errors import ConfigError, DataError, LabelError, ShapeError
+from ..ops.ctc import CTCLoss
 from ..tensor import Tensor, apply, tensor
 from ._common import Reduction, _as_tensor, _reduce
 from .activation import log_softmax
@@ -473,8 +475,7 @@ def cross_entropy(
             and 0 <= labels.min()
             and labels.max() < input.shape[1]
         ):
-            losses = apply(ops.CrossEntropy, input, target=labels)
-            return losses.mean() if reduction == "mean" else losses.sum()
+            return apply(ops.CrossEntropy, input, target=labels, reduction=reduction)
     reduction = _reduction("cross_entropy", size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ConfigError(
@@ -699,6 +700,233 @@ def triplet_margin_loss(
     if swap:
         d_neg = d_neg.minimum(pairwise_distance(pos, neg, p, eps))
     return _reduce((d_pos - d_neg + margin).clamp_min(0), reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: Reduction = "mean",
+) -> Tensor:
+    """max(0, d(a, p) - d(a, n) + margin) for any distance d (default: pairwise_distance);
+    ``swap`` uses min(d(a, n), d(p, n)) as the negative distance."""
+    reduction = _reduction("triplet_margin_with_distance_loss", None, None, reduction)
+    if margin <= 0:
+        raise ConfigError(
+            f"triplet_margin_with_distance_loss: margin must be greater than 0, got {margin}"
+        )
+    a, pos, neg = _as_tensor(anchor), _as_tensor(positive), _as_tensor(negative)
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise ShapeError(
+            f"triplet_margin_with_distance_loss: anchor {a.shape}, positive {pos.shape} and "
+            f"negative {neg.shape} need the same number of dims"
+        )
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_pos = distance(a, pos)
+    d_neg = distance(a, neg)
+    if swap:
+        d_neg = d_neg.minimum(distance(pos, neg))
+    return _reduce((d_pos - d_neg + margin).clamp_min(0), reduction)
+
+
+# ----------------------------------------------------------------------------- multi-class margins
+def _margin_rows(name: str, input: Any) -> Tensor:
+    x = _as_tensor(input)
+    if x.ndim not in (1, 2) or (x.ndim == 2 and x.shape[1] == 0):
+        raise ShapeError(f"{name}: input must be (C,) or (N, C) with C > 0, got shape {x.shape}")
+    return x
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Any,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: Reduction = "mean",
+) -> Tensor:
+    """Multi-class hinge loss: Σ_{i ≠ y} w[y]·max(0, margin - x[y] + x[i])^p / C per sample
+    (p 1 or 2), input (N, C) or (C,), labels (N,) or (); 'mean' is the plain mean over N."""
+    reduction = _reduction("multi_margin_loss", size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ConfigError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
+    x = _margin_rows("multi_margin_loss", input)
+    rows = x if x.ndim == 2 else x.unsqueeze(0)  # (N, C)
+    classes = rows.shape[1]
+    labels = _array(target)
+    if labels.shape != (x.shape[0],) * (x.ndim == 2):
+        raise ShapeError(
+            f"multi_margin_loss: input of shape {x.shape} needs class targets of shape "
+            f"{x.shape[:1] if x.ndim == 2 else ()}, got {labels.shape}"
+        )
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"multi_margin_loss: labels must be integers, got dtype {labels.dtype}")
+    labels = labels.reshape(-1)
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = int(labels[(labels < 0) | (labels >= classes)][0])
+        raise LabelError(
+            f"multi_margin_loss: label {bad} is out of range for {classes} classes "
+            f"(expected 0..{classes - 1})"
+        )
+    picked = rows.gather(1, labels[:, None], _unique=True)  # (N, 1): x[y]
+    hinge = (rows - picked + margin).clamp_min(0)
+    if p == 2:
+        hinge = hinge * hinge
+    # The i = y term is max(0, margin)^p, a constant: PyTorch leaves it out of the sum.
+    others = np.arange(classes)[None, :] != labels[:, None]
+    scale = others.astype(x.dtype)
+    if weight is not None:
+        w = _class_weight("multi_margin_loss", weight, classes, x)
+        scale = scale * w[labels][:, None]
+    loss = (hinge * _const(scale, x)).sum(1) / classes  # (N,)
+    if x.ndim == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(
+    input: Tensor,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: Reduction = "mean",
+) -> Tensor:
+    """Σ_j Σ_{i ∉ targets} max(0, 1 - (x[y_j] - x[i])) / C per sample, the labels y_j being
+    the target's entries up to its first -1; input and target (N, C) or (C,)."""
+    reduction = _reduction("multilabel_margin_loss", size_average, reduce, reduction)
+    x = _margin_rows("multilabel_margin_loss", input)
+    labels = _array(target)
+    if labels.shape != x.shape:
+        raise ShapeError(
+            f"multilabel_margin_loss: target must have the input's shape {x.shape}, got "
+            f"{labels.shape}"
+        )
+    if labels.dtype.kind not in "iu":
+        raise DataError(
+            f"multilabel_margin_loss: labels must be integers, got dtype {labels.dtype}"
+        )
+    rows = x if x.ndim == 2 else x.unsqueeze(0)  # (N, C)
+    labels = labels.reshape(rows.shape)
+    classes = rows.shape[1]
+    # The labels of a row are its entries before the first -1.
+    used = np.cumprod(labels >= 0, axis=1).astype(bool)  # (N, C)
+    if (labels[used] >= classes).any():
+        bad = int(labels[used & (labels >= classes)][0])
+        raise LabelError(
+            f"multilabel_margin_loss: label {bad} is out of range for {classes} classes"
+        )
+    safe = np.where(used, labels, 0)
+    is_target = np.zeros(rows.shape, dtype=bool)
+    sample, slot = np.nonzero(used)
+    is_target[sample, labels[sample, slot]] = True
+    picked = rows.gather(1, safe)  # (N, C): x[y_j]
+    pairs = (1 - picked.unsqueeze(2) + rows.unsqueeze(1)).clamp_min(0)  # (N, j, i)
+    mask = used[:, :, None] & ~is_target[:, None, :]
+    loss = (pairs * _const(mask, x)).sum((1, 2)) / classes  # (N,)
+    if x.ndim == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- sequences
+def _lengths(name: str, what: str, lengths: Any, batch: int) -> np.ndarray:
+    values = np.asarray(lengths.array if isinstance(lengths, Tensor) else lengths)
+    if values.dtype.kind not in "iu":
+        raise DataError(f"{name}: {what} must be integers, got dtype {values.dtype}")
+    values = values.reshape(-1).astype(np.int64)
+    if values.shape != (batch,):
+        raise ShapeError(f"{name}: {what} must hold {batch} lengths, got {values.size}")
+    if (values < 0).any():
+        raise DataError(f"{name}: {what} must be >= 0, got {values.min()}")
+    return values
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Any,
+    input_lengths: Any,
+    target_lengths: Any,
+    blank: int = 0,
+    reduction: Reduction = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """Connectionist temporal classification loss: -log Σ over the alignments of each target.
+
+    Args:
+        log_probs: (T, N, C) or unbatched (T, C) log-probabilities (log_softmax over C).
+        targets: padded labels (N, S), or all targets concatenated (Σ target_lengths,); none
+            may be ``blank``.
+        input_lengths, target_lengths: (N,) tensors, arrays or tuples of lengths.
+        reduction: 'mean' divides each loss by its target length (at least 1) and averages
+            over the batch; 'sum'; 'none' for the (N,) losses.
+        zero_infinity: impossible alignments (inf losses) give 0 and a zero gradient.
+
+    The gradient in log_probs is PyTorch's: that of the loss through the log_softmax it assumes
+    produced them (the derivative plus exp(log_probs)), exact for the logits after log_softmax.
+    """
+    reduction = _reduction("ctc_loss", None, None, reduction)
+    x = _as_tensor(log_probs)
+    if x.ndim not in (2, 3) or x.shape[0] == 0:
+        raise ShapeError(
+            f"ctc_loss: log_probs must be (T, N, C) or (T, C) with T > 0, got shape {x.shape}"
+        )
+    batched = x.ndim == 3
+    lp = x if batched else x.unsqueeze(1)
+    steps, batch, classes = lp.shape
+    if not 0 <= blank < classes:
+        raise ConfigError(f"ctc_loss: blank must be in 0..{classes - 1}, got {blank}")
+    in_len = _lengths("ctc_loss", "input_lengths", input_lengths, batch)
+    tg_len = _lengths("ctc_loss", "target_lengths", target_lengths, batch)
+    if (in_len > steps).any():
+        raise ShapeError(
+            f"ctc_loss: input length {in_len.max()} is longer than log_probs' {steps} steps"
+        )
+    labels = np.asarray(_array(targets))
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"ctc_loss: targets must be integers, got dtype {labels.dtype}")
+    longest = int(tg_len.max()) if batch else 0
+    if batched and labels.ndim == 1:  # concatenated
+        if labels.size != tg_len.sum():
+            raise ShapeError(
+                f"ctc_loss: concatenated targets hold {labels.size} labels but target_lengths "
+                f"add up to {tg_len.sum()}"
+            )
+        padded = np.zeros((batch, longest), dtype=np.int64)
+        padded[np.arange(longest)[None, :] < tg_len[:, None]] = labels
+    else:
+        padded = labels.reshape(1, -1) if not batched else labels
+        if padded.ndim != 2 or padded.shape[0] != batch or padded.shape[1] < longest:
+            raise ShapeError(
+                f"ctc_loss: targets must be (N, S) with N = {batch} and S >= the longest target "
+                f"length {longest}, got shape {labels.shape}"
+            )
+        padded = padded[:, :longest].astype(np.int64)
+    kept = np.arange(longest)[None, :] < tg_len[:, None]
+    if (padded[kept] == blank).any() or (padded[kept] < 0).any() or (padded[kept] >= classes).any():
+        raise LabelError(
+            f"ctc_loss: target labels must be in 0..{classes - 1} and not the blank {blank}"
+        )
+    extended = np.full((batch, 2 * longest + 1), blank, dtype=np.int64)
+    extended[:, 1::2] = np.where(kept, padded, blank)
+    losses = apply(
+        CTCLoss,
+        lp,
+        extended=extended,
+        input_lengths=in_len,
+        target_lengths=tg_len,
+        zero_infinity=zero_infinity,
+    )  # (N,)
+    if reduction == "mean":
+        return (losses / _const(np.maximum(tg_len, 1), x)).mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses if batched else losses.reshape(())
 
 
 # ----------------------------------------------------------------------------- helpers

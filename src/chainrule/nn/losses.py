@@ -6,14 +6,17 @@ Their repr is ``CrossEntropyLoss()`` whatever the arguments, as PyTorch's.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import functional as F
-from ..errors import ConfigError
+from ..errors import ConfigError, LabelError, ShapeError
 from ..functional.loss import _reduction
-from ..tensor import Tensor
+from ..tensor import Tensor, cat, tensor
+from .container import ModuleList, Sequential
+from .layers import Linear
 from .module import Module
 
 
@@ -288,6 +291,66 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
         )
 
 
+class MultiMarginLoss(_ClassIndices, _WeightedLoss):
+    """Multi-class hinge loss Σ_{i ≠ y} w[y]·max(0, margin - x[y] + x[i])^p / C (p 1 or 2)."""
+
+    def __init__(
+        self,
+        p: int = 1,
+        margin: float = 1.0,
+        weight: Any = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        if p not in (1, 2):
+            raise ConfigError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got {p}")
+        super().__init__(weight, size_average, reduce, reduction)
+        self.p, self.margin = p, margin
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.multi_margin_loss(
+            input, target, self.p, self.margin, self.weight, reduction=self.reduction
+        )
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Σ_j Σ_{i ∉ targets} max(0, 1 - (x[y_j] - x[i])) / C; targets padded with -1."""
+
+    def target_for(self, y: np.ndarray, output: Tensor) -> np.ndarray:
+        return y
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification of (T, N, C) log-probabilities against
+    unaligned label sequences; forward(log_probs, targets, input_lengths, target_lengths)."""
+
+    def __init__(
+        self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False
+    ) -> None:
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def target_for(self, y: np.ndarray, output: Tensor) -> np.ndarray:
+        return y
+
+    def forward(
+        self, log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any
+    ) -> Tensor:
+        return F.ctc_loss(
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            self.blank,
+            self.reduction,
+            self.zero_infinity,
+        )
+
+
 class SoftMarginLoss(_Loss):
     """log(1 + e^(-y·x)) for labels y = ±1."""
 
@@ -371,6 +434,171 @@ class TripletMarginLoss(_Loss):
             swap=self.swap,
             reduction=self.reduction,
         )
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """max(0, d(a, p) - d(a, n) + margin) for a distance function d (default: the pairwise
+    2-norm distance)."""
+
+    _not_config = (*_Loss._not_config, "distance_function")
+
+    def __init__(
+        self,
+        *,
+        distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
+        margin: float = 1.0,
+        swap: bool = False,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ConfigError(
+                f"TripletMarginWithDistanceLoss: margin must be greater than 0, got {margin}"
+            )
+        self.distance_function = distance_function
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_with_distance_loss(
+            anchor,
+            positive,
+            negative,
+            distance_function=self.distance_function,
+            margin=self.margin,
+            swap=self.swap,
+            reduction=self.reduction,
+        )
+
+
+class _ASMoutput(NamedTuple):
+    """AdaptiveLogSoftmaxWithLoss's result: each target's log-probability and the mean loss."""
+
+    output: Tensor
+    loss: Tensor
+
+
+class AdaptiveLogSoftmaxWithLoss(Module):
+    """Efficient softmax for many classes (Grave et al. 2016), as PyTorch's: the head scores
+    the cutoffs[0] frequent classes and one entry per tail cluster; cluster i scores its classes
+    through a projection to in_features // div_value^(i+1) dims. forward(input, target) gives
+    (output: log p(target), loss: mean of -output); log_prob and predict cover every class."""
+
+    def __init__(
+        self,
+        in_features: int,
+        n_classes: int,
+        cutoffs: Any,
+        div_value: float = 4.0,
+        head_bias: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        cutoffs = list(cutoffs)
+        if not cutoffs:
+            raise ConfigError(
+                "AdaptiveLogSoftmaxWithLoss: cutoffs should be a sequence of length larger than 0"
+            )
+        if (
+            cutoffs != sorted(cutoffs)
+            or min(cutoffs) <= 0
+            or max(cutoffs) > n_classes - 1
+            or len(set(cutoffs)) != len(cutoffs)
+            or any(int(c) != c for c in cutoffs)
+        ):
+            raise ConfigError(
+                "AdaptiveLogSoftmaxWithLoss: cutoffs should be a sequence of unique, positive "
+                "integers sorted in an increasing order, where each value is between 1 and "
+                f"n_classes-1 = {n_classes - 1}, got {cutoffs}"
+            )
+        self.in_features, self.n_classes = in_features, n_classes
+        self.cutoffs = [*cutoffs, n_classes]
+        self.div_value, self.head_bias = div_value, head_bias
+        self.shortlist_size = self.cutoffs[0]
+        self.n_clusters = len(self.cutoffs) - 1
+        self.head_size = self.shortlist_size + self.n_clusters
+        options = {"device": device, "dtype": dtype}
+        self.head = Linear(in_features, self.head_size, bias=head_bias, **options)
+        self.tail = ModuleList()
+        for i in range(self.n_clusters):
+            hidden = int(in_features // (div_value ** (i + 1)))
+            size = self.cutoffs[i + 1] - self.cutoffs[i]
+            self.tail.append(
+                Sequential(
+                    Linear(in_features, hidden, bias=False, **options),
+                    Linear(hidden, size, bias=False, **options),
+                )
+            )
+
+    def reset_parameters(self) -> None:
+        self.head.reset_parameters()
+        for projection in self.tail:
+            for layer in projection:
+                layer.reset_parameters()
+
+    def forward(self, input: Tensor, target: Any) -> _ASMoutput:
+        labels = np.asarray(target.array if isinstance(target, Tensor) else target)
+        if labels.ndim == 1:
+            if input.ndim != 2 or input.shape[0] != labels.shape[0]:
+                raise ShapeError(
+                    f"AdaptiveLogSoftmaxWithLoss: a (N,) target needs (N, in_features) input, "
+                    f"got input {input.shape} and target {labels.shape}"
+                )
+        elif labels.ndim == 0:
+            if input.ndim != 1:
+                raise ShapeError(
+                    f"AdaptiveLogSoftmaxWithLoss: a 0-d target needs (in_features,) input, got "
+                    f"{input.shape}"
+                )
+        else:
+            raise ShapeError(
+                f"AdaptiveLogSoftmaxWithLoss: 0-d or 1-d target expected, got {labels.shape}"
+            )
+        batched = labels.ndim == 1
+        x = input if batched else input.unsqueeze(0)
+        labels = labels.reshape(-1).astype(np.int64)
+        if labels.size and (labels.min() < 0 or labels.max() >= self.n_classes):
+            raise LabelError(
+                f"AdaptiveLogSoftmaxWithLoss: target values should be in "
+                f"[0, {self.n_classes - 1}], but values in range [{labels.min()}, "
+                f"{labels.max()}] were found"
+            )
+        # Each row's entry in the head: its class if in the shortlist, else its cluster.
+        head_index = labels.copy()
+        output = tensor(np.zeros(labels.shape, dtype=x.dtype), dtype=x.dtype)
+        for i, (low, high) in enumerate(zip(self.cutoffs, self.cutoffs[1:], strict=False)):
+            rows = np.flatnonzero((labels >= low) & (labels < high))
+            if not rows.size:
+                continue
+            head_index[rows] = self.shortlist_size + i
+            scores = self.tail[i](x[rows]).log_softmax(1)
+            local = scores.gather(1, (labels[rows] - low)[:, None]).reshape(-1)
+            output = output.index_add(0, rows, local)
+        head = self.head(x).log_softmax(1)
+        output = output + head.gather(1, head_index[:, None]).reshape(-1)
+        loss = (-output).mean()
+        return _ASMoutput(output if batched else output.reshape(()), loss)
+
+    def _full_log_prob(self, x: Tensor, head_output: Tensor) -> Tensor:
+        head = head_output.log_softmax(1)
+        parts = [head[:, : self.shortlist_size]]
+        for i, projection in enumerate(self.tail):
+            cluster = projection(x).log_softmax(1)
+            parts.append(cluster + head[:, self.shortlist_size + i : self.shortlist_size + i + 1])
+        return cat(parts, 1)
+
+    def log_prob(self, input: Tensor) -> Tensor:
+        """log p(c | input) for every class: (N, n_classes), or (n_classes,) for (in_features,)."""
+        if input.ndim == 1:
+            return self.log_prob(input.unsqueeze(0))[0]
+        return self._full_log_prob(input, self.head(input))
+
+    def predict(self, input: Tensor) -> Tensor:
+        """The most probable class per row, as log_prob(input).argmax(1)."""
+        return self.log_prob(input).argmax(-1)
+
+    def extra_repr(self) -> str:
+        return ""
 
 
 class CosineSimilarity(Module):

@@ -148,10 +148,15 @@ class Softmax(Function):
 
 
 class CrossEntropy(Function):
-    """z_n = -log softmax(a_n)[y_n] for logits a (N, K);  dz_n/da_n = softmax(a_n) - onehot(y_n)."""
+    """z_n = -log softmax(a_n)[y_n] for logits a (N, K);  dz_n/da_n = softmax(a_n) - onehot(y_n).
+
+    ``reduction`` 'mean' or 'sum' returns the 0-d mean or sum of z, fused (one node, not two:
+    the training loop's loss, where per-op overhead counts at small batches); 'none' the (N,)
+    losses.
+    """
 
     @staticmethod
-    def forward(ctx: Context, logits: Array, *, target: Array) -> Array:
+    def forward(ctx: Context, logits: Array, *, target: Array, reduction: str = "none") -> Array:
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
@@ -160,13 +165,24 @@ class CrossEntropy(Function):
         if ctx.needs_input_grad[0]:
             exp /= total  # now softmax probabilities, reused in place
             ctx.save_for_backward(exp, rows, target)
+            ctx.reduction = reduction
+        if reduction == "mean":
+            return np.asarray(loss.mean(), dtype=loss.dtype)
+        if reduction == "sum":
+            return np.asarray(loss.sum(), dtype=loss.dtype)
         return loss
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
         probs, rows, target = ctx.saved
-        grad = probs * grad_out[:, None]  # (N, K)
-        grad[rows, target] -= grad_out
+        if ctx.reduction == "none":
+            scale = grad_out[:, None]  # (N, 1)
+            picked = grad_out
+        else:
+            picked = grad_out / len(rows) if ctx.reduction == "mean" else grad_out
+            scale = picked
+        grad = probs * scale  # (N, K)
+        grad[rows, target] -= picked
         return grad
 
 
