@@ -24,6 +24,7 @@ SAMPLE = {
     "downscale_factor": 2, "threshold": 0.1, "value": 0.0, "dim": 1, "unflattened_size": (2, 2),
     "mode": "LSTM", "bias": True, "num_chunks": 4, "d_model": 4, "nhead": 2, "num_layers": 2,
     "padding": 1, "in1_features": 3, "in2_features": 2, "size": 3, "groups": 2,
+    "norm_type": 2,
 }  # fmt: skip
 
 # Layers whose defaults build a large model, built small instead.

@@ -119,6 +119,8 @@ def test_interpolate_errors() -> None:
     with pytest.raises(ShapeError, match="Got 3D input, but bilinear mode needs 4D input"):
         F.interpolate(cr.tensor(np.zeros((1, 1, 4))), scale_factor=2, mode="bilinear")
     with pytest.raises(ValueError, match="mode must be one of"):
+        F.interpolate(x, scale_factor=2, mode="quadrilinear")
+    with pytest.raises(ShapeError, match="Got 4D input, but trilinear mode needs 5D input"):
         F.interpolate(x, scale_factor=2, mode="trilinear")
     with pytest.raises(ValueError, match="same number of spatial dimensions"):
         F.interpolate(x, size=(2, 3, 4))

@@ -1,4 +1,4 @@
-"""Convolution (1-d, 2-d, transposed), batch normalisation, padding, fold and unfold as
+"""Convolution (1-d, 2-d, 3-d, transposed), batch normalisation, padding, fold and unfold as
 functions."""
 
 from __future__ import annotations
@@ -33,8 +33,18 @@ def _single(value: IntPair, name: str) -> int:
     return int(single)
 
 
-def _as_2d(value: IntPair, name: str, dims: int, fill: int) -> tuple[int, int]:
-    """A 1-d argument as a pair for the height-1 image, or a 2-d one checked."""
+def _triple(value: IntPair, name: str) -> tuple[int, int, int]:
+    triple = (value,) * 3 if isinstance(value, int | np.integer) else tuple(value)
+    if len(triple) != 3 or not all(isinstance(v, int | np.integer) for v in triple):
+        raise ValueError(f"{name} must be an int or a triple of ints, got {value!r}")
+    return int(triple[0]), int(triple[1]), int(triple[2])
+
+
+def _as_2d(value: IntPair, name: str, dims: int, fill: int) -> tuple[int, ...]:
+    """A 1-d argument as a pair for the height-1 image, a 2-d one checked, or a 3-d one as a
+    triple (3-d layers run on their own three axes)."""
+    if dims == 3:
+        return _triple(value, name)
     return (fill, _single(value, name)) if dims == 1 else _pair(value, name)
 
 
@@ -64,43 +74,45 @@ def _check_window(
         )
     if min(padding) < 0:
         raise ShapeError(f"{layer}: padding must be non-negative, got {padding[-dims:]}")
-    padded = tuple(x.shape[-2 + i] + 2 * padding[i] for i in range(2))[-dims:]
+    axes = len(kernel)
+    padded = tuple(x.shape[-axes + i] + 2 * padding[i] for i in range(axes))[-dims:]
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))[-dims:]
     if any(s > p for s, p in zip(span, padded, strict=True)):
-        what = "kernel" if dilation == (1, 1) else "dilated kernel"
+        what = "kernel" if max(dilation) == 1 else "dilated kernel"
         raise ShapeError(
             f"{layer}: {what} {_size(span)} is larger than the padded "
-            f"{'image' if dims == 2 else 'sequence'} {_size(padded)} "
+            f"{('sequence', 'image', 'volume')[dims - 1]} {_size(padded)} "
             f"(input {x.shape}, padding {_padding_text(padding[-dims:])})"
         )
 
 
 def _conv_padding(
     padding: Padding,
-    kernel: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
     dims: int,
-) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(symmetric padding, extra rows and columns at the bottom and right).
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(symmetric padding, extra rows and columns at the bottom and right; per axis)).
 
     'valid' is no padding. 'same' pads d·(k-1) in all, half before and the rest after, as
     PyTorch does, so an even kernel gets its odd remainder at the bottom and right; it is for
     stride 1 only (a strided 'same' has no one answer, and PyTorch refuses it).
     """
     if isinstance(padding, str):
+        none = (0,) * len(kernel)
         if padding == "valid":
-            return (0, 0), (0, 0)
+            return none, none
         if padding != "same":
             raise ShapeError(
                 f"Invalid padding string {padding!r}, should be one of 'valid', 'same'"
             )
-        if stride != (1, 1):
+        if max(stride) != 1:
             raise ShapeError("padding='same' is not supported for strided convolutions")
         totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
-        before = (totals[0] // 2, totals[1] // 2)
-        return before, (totals[0] - 2 * before[0], totals[1] - 2 * before[1])
-    return _as_2d(padding, "padding", dims, 0), (0, 0)
+        before = tuple(t // 2 for t in totals)
+        return before, tuple(t - 2 * b for t, b in zip(totals, before, strict=True))
+    return _as_2d(padding, "padding", dims, 0), (0,) * len(kernel)
 
 
 def _conv_name(kind: str, weight: Tensor, groups: int, dims: int, transposed: bool) -> str:
@@ -125,9 +137,8 @@ def _check_conv_args(
 ) -> str:
     """Shapes of input, weight and bias for a dims-d (transposed) convolution; returns the
     layer's name for later messages."""
-    layout = "(K, C/groups, kh, kw)" if dims == 2 else "(K, C/groups, k)"
-    if transposed:
-        layout = "(C, K/groups, kh, kw)" if dims == 2 else "(C, K/groups, k)"
+    kernel = ("k", "kh, kw", "kd, kh, kw")[dims - 1]
+    layout = f"(C, K/groups, {kernel})" if transposed else f"(K, C/groups, {kernel})"
     if weight.ndim != dims + 2:
         raise ShapeError(f"{kind.lower()} expects a weight of shape {layout}, got {weight.shape}")
     if isinstance(groups, bool) or not isinstance(groups, int | np.integer) or groups < 1:
@@ -141,7 +152,7 @@ def _check_conv_args(
         )
     in_channels = weight.shape[0] if transposed else weight.shape[1] * groups
     out_channels = weight.shape[1] * groups if transposed else weight.shape[0]
-    spatial = "H, W" if dims == 2 else "L"
+    spatial = ("L", "H, W", "D, H, W")[dims - 1]
     if x.ndim not in (dims + 1, dims + 2):
         raise ShapeError(
             f"{layer} expects input (N, {in_channels}, {spatial}) or ({in_channels}, {spatial}), "
@@ -171,23 +182,23 @@ def _conv(
     dilation: IntPair,
     groups: int,
 ) -> Tensor:
-    """A dims-d convolution on the 2-d kernel: a 1-d one is a height-1 image."""
+    """A dims-d convolution on the 2-d kernel (a 1-d one is a height-1 image), or the 3-d one."""
     x = _as_tensor(x)
     layer = _check_conv_args(f"Conv{dims}d", x, weight, bias, groups, dims)
     stride_ = _as_2d(stride, "stride", dims, 1)
     dilation_ = _as_2d(dilation, "dilation", dims, 1)
-    kernel = (1, weight.shape[2]) if dims == 1 else (weight.shape[2], weight.shape[3])
+    kernel = (1, weight.shape[2]) if dims == 1 else tuple(weight.shape[2:])
     padding_, extra = _conv_padding(padding, kernel, stride_, dilation_, dims)
     unbatched = x.ndim == dims + 1
     if unbatched:
         x = x.unsqueeze(0)
     if dims == 1:
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)  # (N, C, L) -> (N, C, 1, L)
-    if extra != (0, 0):
-        x = pad(x, (0, extra[1], 0, extra[0]))
+    if any(extra):
+        x = pad(x, tuple(w for e in reversed(extra) for w in (0, e)))  # the last axis first
     _check_window(layer, x, kernel, stride_, padding_, dilation_, dims)
     out = apply(
-        ops.Conv2d,
+        ops.conv.Conv3d if dims == 3 else ops.Conv2d,
         x,
         weight,
         bias,
@@ -242,6 +253,21 @@ def conv1d(
     return _conv(1, input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+) -> Tensor:
+    """3-D cross-correlation, as ``torch.nn.functional.conv3d``: input (N, C, D, H, W) or
+    (C, D, H, W), weight (K, C/groups, kd, kh, kw); the arguments as conv2d's, an int or a
+    (depth, height, width) triple."""
+    return _conv(3, input, weight, bias, stride, padding, dilation, groups)
+
+
 def _conv_transpose(
     dims: int,
     x: Tensor,
@@ -254,7 +280,8 @@ def _conv_transpose(
     dilation: IntPair,
 ) -> Tensor:
     """The adjoint of a dims-d convolution (a 1-d one on a height-1 image): each input pixel
-    scatters weight-times-value into a kh x kw window of the output, windows stride apart."""
+    scatters weight-times-value into a kernel-sized window of the output, windows stride
+    apart."""
     x = _as_tensor(x)
     kind = f"ConvTranspose{dims}d"
     layer = _check_conv_args(kind, x, weight, bias, groups, dims, transposed=True)
@@ -265,33 +292,33 @@ def _conv_transpose(
     if min(stride_) < 1 or min(dilation_) < 1 or min(padding_) < 0 or min(extra) < 0:
         raise ShapeError(
             f"{layer}: stride and dilation must be positive, padding and output_padding "
-            f"non-negative, got {stride_[2 - dims :]}, {dilation_[2 - dims :]}, "
-            f"{padding_[2 - dims :]}, {extra[2 - dims :]}"
+            f"non-negative, got {stride_[-dims:]}, {dilation_[-dims:]}, "
+            f"{padding_[-dims:]}, {extra[-dims:]}"
         )
     if any(e >= max(s, d) for e, s, d in zip(extra, stride_, dilation_, strict=True)):
         raise ShapeError(
-            f"{layer}: output_padding {extra[2 - dims :]} must be smaller than either stride "
-            f"{stride_[2 - dims :]} or dilation {dilation_[2 - dims :]}"
+            f"{layer}: output_padding {extra[-dims:]} must be smaller than either stride "
+            f"{stride_[-dims:]} or dilation {dilation_[-dims:]}"
         )
     input_shape, unbatched = x.shape, x.ndim == dims + 1
     if unbatched:
         x = x.unsqueeze(0)
     if dims == 1:
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)  # (N, C, L) -> (N, C, 1, L)
-    _, _, h, w = x.shape
-    kh, kw = weight.shape[2:]
-    spans = ((h - 1) * stride_[0] + 1, (w - 1) * stride_[1] + 1)
+    spans = [(n - 1) * s + 1 for n, s in zip(x.shape[2:], stride_, strict=True)]
     sizes = [
         span - 2 * p + d * (k - 1) + e
-        for span, p, d, k, e in zip(spans, padding_, dilation_, (kh, kw), extra, strict=True)
+        for span, p, d, k, e in zip(
+            spans, padding_, dilation_, weight.shape[2:], extra, strict=True
+        )
     ]
     if min(sizes) < 1:
         raise ShapeError(
-            f"{layer}: padding {padding_[2 - dims :]} leaves no output for input {input_shape} "
-            f"(output size {tuple(sizes[2 - dims :])})"
+            f"{layer}: padding {padding_[-dims:]} leaves no output for input {input_shape} "
+            f"(output size {tuple(sizes[-dims:])})"
         )
     out = apply(
-        ops.ConvTranspose2d,
+        ops.conv.ConvTranspose3d if dims == 3 else ops.ConvTranspose2d,
         x,
         weight,
         bias,
@@ -349,6 +376,24 @@ def conv_transpose1d(
     (N, C, L) or (C, L), weight (C, K/groups, k); the arguments as conv_transpose2d's."""
     return _conv_transpose(
         1, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
+    groups: int = 1,
+    dilation: IntPair = 1,
+) -> Tensor:
+    """3-D transposed convolution, as ``torch.nn.functional.conv_transpose3d``: input
+    (N, C, D, H, W) or (C, D, H, W), weight (C, K/groups, kd, kh, kw); the arguments as
+    conv_transpose2d's, an int or a (depth, height, width) triple."""
+    return _conv_transpose(
+        3, input, weight, bias, stride, padding, output_padding, groups, dilation
     )
 
 

@@ -1,8 +1,10 @@
 """Pooling as functions, named and ordered as in ``torch.nn.functional``: max and average over
-sliding windows (1-d and 2-d) and adaptive pooling to a given output size.
+sliding windows (1-d, 2-d and 3-d), adaptive pooling to a given output size, power-average
+(LP) pooling and max unpooling.
 
 A 1-d pooling is the 2-d one on a height-1 image. Inputs may be batched, (N, C, H, W), or one
-image, (C, H, W); the primitives pool over the last two axes whatever precedes them.
+image, (C, H, W); the primitives pool over the last two (three for 3-d) axes whatever precedes
+them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ._common import _as_tensor
 from .conv import IntPair, _as_2d, _size
 
 OutputSize = int | None | tuple[int | None, ...] | list[int | None]
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
 def _pool_geometry(
@@ -38,9 +41,9 @@ def _pool_geometry(
     stride_ = kernel if no_stride else _as_2d(stride, "stride", dims, 1)  # type: ignore[arg-type]
     padding_ = _as_2d(padding, "padding", dims, 0)
     dilation_ = _as_2d(dilation, "dilation", dims, 1)
-    shown = slice(2 - dims, None)
+    shown = slice(-dims, None)
     layer = f"{name}(kernel {_size(kernel[shown])}, stride {_size(stride_[shown])})"
-    spatial = "H, W" if dims == 2 else "L"
+    spatial = _SPATIAL[dims]
     if x.ndim not in (dims + 1, dims + 2):
         raise ShapeError(
             f"{layer} expects input (N, C, {spatial}) or (C, {spatial}), got {x.shape}"
@@ -58,7 +61,7 @@ def _pool_geometry(
         raise ShapeError(
             f"{layer}: padding {padding_[shown]} must be at most half the kernel {span[shown]}"
         )
-    shape = tuple(x.shape[-dims:]) if dims == 2 else (1, x.shape[-1])
+    shape = (1, x.shape[-1]) if dims == 1 else tuple(x.shape[-dims:])
     geo = geometry(shape, kernel, stride_, padding_, dilation_, bool(ceil_mode))
     if min(geo.out_hw) < 1:
         padded = tuple(n + 2 * p for n, p in zip(shape, padding_, strict=True))
@@ -94,7 +97,8 @@ def _max_pool(
         f"MaxPool{dims}d", x, dims, kernel_size, stride, padding, dilation, ceil_mode
     )
     x2 = _to_2d(x, dims)
-    out = _from_2d(apply(ops.MaxPool2d, x2, geometry=geo), dims)
+    op = ops.pool.MaxPool3d if dims == 3 else ops.MaxPool2d
+    out = _from_2d(apply(op, x2, geometry=geo), dims)
     if not return_indices:
         return out
     indices = _from_2d(max_pool2d_indices(x2.array, geo), dims)  # flat in each (H, W) plane
@@ -133,6 +137,20 @@ def max_pool1d(
     return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+def max_pool3d(
+    input: Tensor,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max over each kd x kh x kw window of input (N, C, D, H, W) or (C, D, H, W); the
+    arguments as max_pool2d's (ints or triples); indices flat in each (D, H, W) volume."""
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
 def _avg_pool(
     dims: int,
     x: Tensor,
@@ -149,7 +167,8 @@ def _avg_pool(
         raise ShapeError(f"AvgPool{dims}d: divisor_override must not be zero")
     x2 = _to_2d(x, dims)
     divisor = avg_pool_divisor(x2.shape, geo, bool(count_include_pad), divisor_override)
-    return _from_2d(apply(ops.AvgPool2d, x2, geometry=geo, divisor=divisor), dims)
+    op = ops.pool.AvgPool3d if dims == 3 else ops.AvgPool2d
+    return _from_2d(apply(op, x2, geometry=geo, divisor=divisor), dims)
 
 
 def avg_pool2d(
@@ -184,10 +203,26 @@ def avg_pool1d(
     return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
+def avg_pool3d(
+    input: Tensor,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over each kd x kh x kw window of input (N, C, D, H, W) or (C, D, H, W); the
+    arguments as avg_pool2d's (ints or triples)."""
+    return _avg_pool(
+        3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
+
+
 # ---------------------------------------------------------------------------- adaptive
-def _adaptive_size(name: str, x: Tensor, output_size: OutputSize, dims: int) -> tuple[int, int]:
+def _adaptive_size(name: str, x: Tensor, output_size: OutputSize, dims: int) -> tuple[int, ...]:
     """The (height-1 for 1-d) output size; None entries keep the input's size."""
-    spatial = "H, W" if dims == 2 else "L"
+    spatial = _SPATIAL[dims]
     if x.ndim not in (dims + 1, dims + 2):
         raise ShapeError(f"{name} expects input (N, C, {spatial}) or (C, {spatial}), got {x.shape}")
     if output_size is None or isinstance(output_size, int | np.integer):
@@ -203,7 +238,7 @@ def _adaptive_size(name: str, x: Tensor, output_size: OutputSize, dims: int) -> 
         raise ShapeError(f"{name}: output_size must be non-negative ints or None, got {sizes}")
     if any(s == 0 for s in x.shape[-dims:]):
         raise ShapeError(f"{name}: input {x.shape} has an empty spatial dimension")
-    return (int(resolved[0]), int(resolved[1])) if dims == 2 else (1, int(resolved[0]))
+    return (1, int(resolved[0])) if dims == 1 else tuple(int(s) for s in resolved)
 
 
 def _averaging_matrix(size: int, out: int, dtype: Any) -> Tensor:
@@ -216,6 +251,8 @@ def _averaging_matrix(size: int, out: int, dtype: Any) -> Tensor:
 
 def _adaptive_avg(dims: int, x: Tensor, output_size: OutputSize) -> Tensor:
     x = _as_tensor(x)
+    if dims == 3:
+        return _adaptive_avg3d(x, _adaptive_size("AdaptiveAvgPool3d", x, output_size, 3))
     ho, wo = _adaptive_size(f"AdaptiveAvgPool{dims}d", x, output_size, dims)
     x2 = _to_2d(x, dims)
     h, w = x2.shape[-2:]
@@ -233,6 +270,21 @@ def _adaptive_avg(dims: int, x: Tensor, output_size: OutputSize) -> Tensor:
     return _from_2d(out, dims)
 
 
+def _adaptive_avg3d(x: Tensor, out: tuple[int, ...]) -> Tensor:
+    sizes = x.shape[-3:]
+    if all(o and n % o == 0 for n, o in zip(sizes, out, strict=True)):
+        # Equal windows that tile the input: an ordinary average pooling.
+        kernel = tuple(n // o for n, o in zip(sizes, out, strict=True))
+        geo = geometry(x.shape, kernel, kernel, (0, 0, 0))
+        return apply(ops.pool.AvgPool3d, x, geometry=geo, divisor=float(np.prod(kernel)))
+    # The mean over a box is separable: one (out, in) averaging matrix per axis.
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
+    for axis, (n, o) in zip((-3, -2, -1), zip(sizes, out, strict=True), strict=True):
+        if n != o:
+            x = (x.transpose(axis, -1) @ _averaging_matrix(n, o, dtype).T).transpose(axis, -1)
+    return x
+
+
 def adaptive_avg_pool2d(input: Tensor, output_size: OutputSize) -> Tensor:
     """Mean over PyTorch's adaptive windows, rows [floor(i·H/H_out), ceil((i+1)·H/H_out)) and
     likewise columns, of input (N, C, H, W) or (C, H, W); output_size an int, a pair, or None
@@ -245,11 +297,18 @@ def adaptive_avg_pool1d(input: Tensor, output_size: OutputSize) -> Tensor:
     return _adaptive_avg(1, input, output_size)
 
 
+def adaptive_avg_pool3d(input: Tensor, output_size: OutputSize) -> Tensor:
+    """adaptive_avg_pool2d's windows along D, H and W of input (N, C, D, H, W) or
+    (C, D, H, W)."""
+    return _adaptive_avg(3, input, output_size)
+
+
 def _adaptive_max(dims: int, x: Tensor, output_size: OutputSize, return_indices: bool) -> Any:
     x = _as_tensor(x)
     out_hw = _adaptive_size(f"AdaptiveMaxPool{dims}d", x, output_size, dims)
     x2 = _to_2d(x, dims)
-    out = apply(ops.AdaptiveMaxPool2d, x2, output_size=out_hw)
+    op = ops.pool.AdaptiveMaxPool3d if dims == 3 else ops.AdaptiveMaxPool2d
+    out = apply(op, x2, output_size=out_hw)
     if not return_indices:
         return _from_2d(out, dims)
     indices = ops.pool.adaptive_max_indices(x2.array, out_hw)  # flat in each (H, W) plane
@@ -269,3 +328,167 @@ def adaptive_max_pool1d(
 ) -> Any:
     """adaptive_max_pool2d along L of input (N, C, L) or (C, L)."""
     return _adaptive_max(1, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(
+    input: Tensor, output_size: OutputSize, return_indices: bool = False
+) -> Any:
+    """adaptive_max_pool2d along D, H and W of input (N, C, D, H, W) or (C, D, H, W); indices
+    flat in each (D, H, W) volume."""
+    return _adaptive_max(3, input, output_size, return_indices)
+
+
+# ---------------------------------------------------------------------------- LP pooling
+def _lp_pool(
+    dims: int,
+    x: Tensor,
+    norm_type: float,
+    kernel_size: IntPair,
+    stride: IntPair | None,
+    ceil_mode: bool,
+) -> Tensor:
+    """(Σ_window x^p)^(1/p) as PyTorch computes it: avg_pool(x^p) times the window size, the
+    sum clamped at zero before the root (sign(s)·relu(|s|) = max(s, 0) for real s)."""
+    x = _as_tensor(x)
+    kernel = _as_2d(kernel_size, "kernel_size", dims, 1)
+    pool = (avg_pool1d, avg_pool2d, avg_pool3d)[dims - 1]
+    out = pool(x.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    size = float(np.prod(kernel))
+    return (out.sign() * out.abs().relu() * size).pow(1.0 / norm_type)
+
+
+def lp_pool1d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Power-average pooling (Σ_window x^p)^(1/p) of input (N, C, L) or (C, L), as PyTorch's
+    (p = inf is max pooling; p = 1 sum pooling)."""
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Power-average pooling (Σ_window x^p)^(1/p) over kh x kw windows of input (N, C, H, W)
+    or (C, H, W), as PyTorch's."""
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Power-average pooling over kd x kh x kw windows of input (N, C, D, H, W) or
+    (C, D, H, W), as PyTorch's."""
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+# ---------------------------------------------------------------------------- unpooling
+def _max_unpool(
+    dims: int,
+    x: Tensor,
+    indices: Any,
+    kernel_size: IntPair,
+    stride: IntPair | None,
+    padding: IntPair,
+    output_size: Any,
+) -> Tensor:
+    """Each value of x written at its flat index in a zero (…, *out) plane: the inverse of
+    max_pool with return_indices (positions no maximum came from stay zero);
+    dout/dx = gathering the gradient back from those positions."""
+    name = f"MaxUnpool{dims}d"
+    x = _as_tensor(x)
+    index = np.asarray(indices.array if isinstance(indices, Tensor) else indices)
+    if x.ndim not in (dims + 1, dims + 2):
+        raise ShapeError(
+            f"{name} expects input (N, C, {_SPATIAL[dims]}) or (C, {_SPATIAL[dims]}), got {x.shape}"
+        )
+    if index.shape != x.shape:
+        raise ShapeError(f"{name}: indices {index.shape} must have the input's shape {x.shape}")
+    if not np.issubdtype(index.dtype, np.integer):
+        raise ShapeError(f"{name}: indices must be integers, got {index.dtype}")
+    shown = slice(-dims, None)
+    kernel = _as_2d(kernel_size, "kernel_size", dims, 1)[shown]
+    no_stride = stride is None or (isinstance(stride, list | tuple) and len(stride) == 0)
+    stride_ = kernel if no_stride else _as_2d(stride, "stride", dims, 1)[shown]  # type: ignore[arg-type]
+    padding_ = _as_2d(padding, "padding", dims, 0)[shown]
+    default = tuple(
+        (n - 1) * s - 2 * p + k
+        for n, k, s, p in zip(x.shape[-dims:], kernel, stride_, padding_, strict=True)
+    )
+    if output_size is None:
+        sizes = default
+    else:
+        sizes = tuple(int(v) for v in output_size)
+        if len(sizes) == dims + 2:
+            sizes = sizes[-dims:]
+        if len(sizes) != dims:
+            raise ShapeError(
+                f"{name}: output_size must have {dims} or {dims + 2} entries, got {output_size}"
+            )
+        for n, want, s in zip(default, sizes, stride_, strict=True):
+            if not n - s < want < n + s:
+                raise ShapeError(
+                    f"{name}: invalid output_size {list(sizes)} (the default is {list(default)}; "
+                    f"each entry must be within stride of it)"
+                )
+    plane = int(np.prod(sizes))
+    if index.size and (index.min() < 0 or index.max() >= plane):
+        raise ShapeError(
+            f"{name}: found an invalid max index {int(index.max())} for output size "
+            f"{list(sizes)} ({plane} positions)"
+        )
+    lead = x.shape[:-dims]
+    flat = x.reshape(*lead, -1)
+    zeros = tensor(np.zeros((*lead, plane), dtype=x.dtype), dtype=x.dtype)
+    out = zeros.scatter(-1, index.reshape(*lead, -1), flat)
+    return out.reshape(*lead, *sizes)
+
+
+def max_unpool1d(
+    input: Tensor,
+    indices: Any,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The partial inverse of max_pool1d: input (N, C, L) placed at its indices in zeros of
+    length (L - 1)·stride - 2·padding + kernel_size, or output_size."""
+    return _max_unpool(1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(
+    input: Tensor,
+    indices: Any,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The partial inverse of max_pool2d: each value of input (N, C, H, W) at its flat
+    (H_out, W_out) index (max_pool2d's return_indices), zeros elsewhere; output
+    (H - 1)·stride - 2·padding + kernel_size per axis, or output_size."""
+    return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(
+    input: Tensor,
+    indices: Any,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The partial inverse of max_pool3d, as max_unpool2d over (D, H, W)."""
+    return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size)

@@ -1,4 +1,4 @@
-"""Convolution (1-d, 2-d, transposed) and batch-norm layers, with PyTorch's names, arguments,
+"""Convolution (1-d, 2-d, 3-d, transposed) and batch-norm layers, with PyTorch's names, arguments,
 defaults, weight shapes and initialisation. Pooling is in ``pooling.py``."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from .. import functional as F
 from ..device import check_device
 from ..dtypes import as_dtype
 from ..errors import ConfigError, ShapeError
-from ..functional.conv import IntPair, Padding, _pair, _single
+from ..functional.conv import IntPair, Padding, _pair, _single, _triple
 from ..tensor import Tensor
 from .init import init_layer
 from .module import Module, Parameter, empty
@@ -48,6 +48,8 @@ class Unflatten(Module):
 
 def _tuple(value: IntPair, name: str, dims: int) -> tuple[int, ...]:
     """PyTorch's stored form of a size argument: a dims-tuple of ints."""
+    if dims == 3:
+        return _triple(value, name)
     return (_single(value, name),) if dims == 1 else _pair(value, name)
 
 
@@ -238,6 +240,39 @@ class Conv2d(_ConvNd):
         return self._conv(input, F.conv2d)
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution of (N, C, D, H, W) or (C, D, H, W): weight (out_channels,
+    in_channels/groups, kd, kh, kw), bias (out_channels,). The arguments as Conv2d's, an int or
+    a (depth, height, width) triple."""
+
+    dims = 3
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: Padding = 0,
+        dilation: IntPair = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        init: str = "torch",
+    ) -> None:
+        super().__init__()
+        self._setup(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+            padding_mode, 0, device, dtype, init,
+        )  # fmt: skip
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv(input, F.conv3d)
+
+
 class _ConvTransposeNd(_ConvNd):
     transposed = True
 
@@ -341,6 +376,40 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         return self._conv_transpose(input, output_size, F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution of (N, C, D, H, W) or (C, D, H, W): weight (in_channels,
+    out_channels/groups, kd, kh, kw), bias (out_channels,); the arguments as ConvTranspose2d's,
+    an int or a (depth, height, width) triple."""
+
+    dims = 3
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: IntPair = 0,
+        output_padding: IntPair = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: IntPair = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        init: str = "torch",
+    ) -> None:
+        super().__init__()
+        self._setup(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+            padding_mode, output_padding, device, dtype, init,
+        )  # fmt: skip
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        return self._conv_transpose(input, output_size, F.conv_transpose3d)
 
 
 class _BatchNorm(Module):

@@ -12,8 +12,8 @@ from .module import Module
 
 
 class Upsample(Module):
-    """Resample (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor``; the modes and
-    align_corners as ``functional.interpolate``'s."""
+    """Resample (N, C, L), (N, C, H, W) or (N, C, D, H, W) to ``size`` or by ``scale_factor``;
+    the modes ('trilinear' for 5-d) and align_corners as ``functional.interpolate``'s."""
 
     def __init__(
         self,

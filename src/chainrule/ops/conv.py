@@ -1,12 +1,13 @@
-"""Convolution and batch normalisation primitives on NCHW arrays (PyTorch's layouts); pooling is
-in ``pool.py``.
+"""Convolution and batch normalisation primitives on channels-first arrays (PyTorch's layouts,
+(N, C, H, W) and (N, C, D, H, W)); pooling is in ``pool.py``.
 
 Each could be composed from indexing and matmul; they are primitives for speed. Convolution is
 im2col plus one matrix product per pass (per group), so BLAS does nearly all of the work; col2im
-loops over the kh·kw kernel offsets only, each step vectorised over samples, channels and pixels.
+loops over the kernel offsets only, each step vectorised over samples, channels and pixels.
 The transposed convolution is the same three pieces in the other order (its forward is
 convolution's input gradient, its input gradient a convolution). Batch norm's fused backward
-is one pass where its composite would be a dozen nodes.
+is one pass where its composite would be a dozen nodes. The helpers take any number of spatial
+axes (the 1-d layers use 2-d with height 1; 3-d uses them directly).
 
 Layout: im2col builds its columns channels-first, (C·kh·kw, N·H_out·W_out), from an (C, N, H, W)
 padded copy. Every copied run is then a contiguous image row, and the backward's col2im adds whole
@@ -17,12 +18,15 @@ padded copy. Every copied run is then a contiguous image row, and the backward's
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .base import Array, Context, Function, Grads
 
-Pair = tuple[int, int]
+Pair = tuple[int, ...]  # one int per spatial axis (a pair for 2-d)
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
@@ -30,10 +34,22 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def offset_view(xp: Array, i: int, j: int, stride: Pair, out_hw: Pair) -> Array:
-    """Element (i, j) of every window: xp (..., Hp, Wp) -> (..., H_out, W_out), a strided view."""
-    (sh, sw), (ho, wo) = stride, out_hw
-    return xp[..., i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]
+def offset_view(xp: Array, offset: Pair, stride: Pair, out_sizes: Pair) -> Array:
+    """Element ``offset`` of every window: xp (..., *padded) -> (..., *out_sizes), a strided
+    view over the last len(offset) axes."""
+    views = (
+        slice(o, o + s * (n - 1) + 1, s) for o, s, n in zip(offset, stride, out_sizes, strict=True)
+    )
+    return xp[(Ellipsis, *views)]
+
+
+def _channels_first_padded(x: Array, padding: Pair) -> Array:
+    """(N, C, *sizes) -> (C, N, *padded) with zeros around, one copy."""
+    n, c, *sizes = x.shape
+    xp = np.zeros((c, n, *(s + 2 * p for s, p in zip(sizes, padding, strict=True))), x.dtype)
+    inner = tuple(slice(p, p + s) for s, p in zip(sizes, padding, strict=True))
+    xp[(slice(None), slice(None), *inner)] = x.transpose(1, 0, *range(2, x.ndim))
+    return xp
 
 
 # ---------------------------------------------------------------------------- convolution
@@ -41,36 +57,42 @@ def im2col(
     x: Array, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair | None = None
 ) -> tuple[Array, Pair]:
     """Columns (C·kh·kw, N·H_out·W_out) of the windows of x (N, C, H, W), channels first, and
-    (H_out, W_out); out_hw keeps only that many leading window positions."""
-    n, c, h, w = x.shape
-    (kh, kw), (ph, pw), (sh, sw), (dh, dw) = kernel, padding, stride, dilation
-    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)  # (C, N, H+2ph, W+2pw)
-    xp[:, :, ph : ph + h, pw : pw + w] = x.transpose(1, 0, 2, 3)  # (N,C,H,W) -> (C,N,H,W)
-    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    windows = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::sh, ::sw]
-    if dh > 1 or dw > 1:
-        windows = windows[..., ::dh, ::dw]
+    (H_out, W_out); out_hw keeps only that many leading window positions. Any number of spatial
+    axes: (C·kd·kh·kw, N·D_out·H_out·W_out) for (N, C, D, H, W)."""
+    n, c = x.shape[:2]
+    dims = x.ndim - 2
+    xp = _channels_first_padded(x, padding)  # (C, N, *padded)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    every = (slice(None), slice(None))
+    windows = sliding_window_view(xp, span, axis=tuple(range(2, 2 + dims)))
+    windows = windows[every + tuple(slice(None, None, s) for s in stride)]
+    if max(dilation) > 1:
+        windows = windows[(Ellipsis, *(slice(None, None, d) for d in dilation))]
     if out_hw is not None:
-        windows = windows[:, :, : out_hw[0], : out_hw[1]]
-    ho, wo = windows.shape[2:4]
-    # windows: (C, N, H_out, W_out, kh, kw), a view; the one copy of im2col is this reshape.
-    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(c * kh * kw, n * ho * wo), (ho, wo)
+        windows = windows[every + tuple(slice(0, o) for o in out_hw)]
+    out = windows.shape[2 : 2 + dims]
+    # windows: (C, N, *out, *kernel), a view; the one copy of im2col is this reshape.
+    order = (0, *range(2 + dims, 2 + 2 * dims), 1, *range(2, 2 + dims))
+    return windows.transpose(order).reshape(c * math.prod(kernel), n * math.prod(out)), out
 
 
 def col2im(
     dcols: Array, x_shape: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair
 ) -> Array:
-    """The adjoint of im2col: dcols (C, kh, kw, N, H_out, W_out) summed back into the
-    (N, C, H, W) image, one (C, N, H_out, W_out) block per kernel offset."""
-    n, c, h, w = x_shape
-    _, kh, kw, _, *out_hw = dcols.shape
-    (ph, pw), (dh, dw) = padding, dilation
-    dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            offset_view(dxp, i * dh, j * dw, stride, out_hw)[...] += dcols[:, i, j]  # type: ignore[arg-type]
-    # (C, N, H, W) -> (N, C, H, W), copied contiguous
-    return np.ascontiguousarray(dxp[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3))
+    """The adjoint of im2col: dcols (C, *kernel, N, *out) summed back into the (N, C, *sizes)
+    image, one (C, N, *out) block per kernel offset."""
+    n, c, *sizes = x_shape
+    dims = len(sizes)
+    kernel, out_sizes = dcols.shape[1 : 1 + dims], dcols.shape[2 + dims :]
+    shape = (c, n, *(s + 2 * p for s, p in zip(sizes, padding, strict=True)))
+    dxp = np.zeros(shape, dtype=dcols.dtype)
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        start = tuple(o * d for o, d in zip(offset, dilation, strict=True))
+        offset_view(dxp, start, stride, out_sizes)[...] += dcols[(slice(None), *offset)]
+    inner = tuple(slice(p, p + s) for s, p in zip(sizes, padding, strict=True))
+    # (C, N, *sizes) -> (N, C, *sizes), copied contiguous
+    cropped = dxp[(slice(None), slice(None), *inner)]
+    return np.ascontiguousarray(cropped.transpose(1, 0, *range(2, 2 + dims)))
 
 
 def _weight_times(weight: Array, cols: Array, groups: int) -> Array:
@@ -106,8 +128,8 @@ def _weight_grad(g: Array, cols: Array, groups: int, w_shape: tuple[int, ...]) -
 
 
 def _channels_first(a: Array) -> Array:
-    """(N, K, H, W) -> (K, N·H·W), copied contiguous."""
-    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(a.shape[1], -1)
+    """(N, K, H, W) -> (K, N·H·W), copied contiguous (any number of spatial axes)."""
+    return np.ascontiguousarray(a.transpose(1, 0, *range(2, a.ndim))).reshape(a.shape[1], -1)
 
 
 def _to_images(out: Array, n: int, out_hw: Pair, bias: Array | None) -> Array:
@@ -115,11 +137,11 @@ def _to_images(out: Array, n: int, out_hw: Pair, bias: Array | None) -> Array:
     over the output instead of two."""
     k = out.shape[0]
     result = np.empty((n, k, *out_hw), dtype=out.dtype)
-    transposed = out.reshape(k, n, *out_hw).transpose(1, 0, 2, 3)
+    transposed = out.reshape(k, n, *out_hw).transpose(1, 0, *range(2, 2 + len(out_hw)))
     if bias is None:
         np.copyto(result, transposed)
     else:
-        np.add(transposed, bias[:, None, None], out=result)
+        np.add(transposed, bias.reshape(-1, *(1,) * len(out_hw)), out=result)
     return result
 
 
@@ -191,20 +213,20 @@ class ConvTranspose2d(Function):
         dilation: Pair = (1, 1),
         groups: int = 1,
     ) -> Array:
-        n, _, h, w = x.shape
-        kh, kw = weight.shape[2:]
+        n, _, *sizes = x.shape
+        kernel = weight.shape[2:]
         k = weight.shape[1] * groups
         out_hw = tuple(
             (size - 1) * s - 2 * p + d * (kernel - 1) + e + 1
             for size, s, p, d, kernel, e in zip(
-                (h, w), stride, padding, dilation, (kh, kw), output_padding, strict=True
+                sizes, stride, padding, dilation, kernel, output_padding, strict=True
             )
         )
         # (C, N*H*W) -> (K*kh*kw, N*H*W) -> (K, kh, kw, N, H, W), as conv2d's dx from grad x.
-        dcols = _weight_t_times(weight, _channels_first(x), groups).reshape(k, kh, kw, n, h, w)
+        dcols = _weight_t_times(weight, _channels_first(x), groups).reshape(k, *kernel, n, *sizes)
         out = col2im(dcols, (n, k, *out_hw), stride, padding, dilation)
         if bias is not None:
-            out += bias[:, None, None]
+            out += bias.reshape(-1, *(1,) * len(sizes))
         need_x, need_w = ctx.needs_input_grad[:2]
         ctx.save_for_backward(x if need_w else None, weight if need_x else None)
         ctx.geometry = (x.shape, weight.shape, stride, padding, dilation, groups)
@@ -223,8 +245,17 @@ class ConvTranspose2d(Function):
             dx = _to_images(_weight_times(weight, cols, groups), x_shape[0], x_shape[2:], None)
         if need_w:
             dw = _weight_grad(_channels_first(x), cols, groups, w_shape)
-        db = grad_out.sum(axis=(0, 2, 3)) if need_b else None
+        db = grad_out.sum(axis=(0, *range(2, grad_out.ndim))) if need_b else None
         return dx, dw, db
+
+
+class Conv3d(Conv2d):
+    """Conv2d's primitive on (N, C, D, H, W) with weight (K, C/G, kd, kh, kw): the same
+    im2col, matmul and col2im over three spatial axes (a separate name for the graph)."""
+
+
+class ConvTranspose3d(ConvTranspose2d):
+    """ConvTranspose2d's primitive on (N, C, D, H, W) with weight (C, K/G, kd, kh, kw)."""
 
 
 # ---------------------------------------------------------------------------- fold, unfold

@@ -1,13 +1,16 @@
-"""Pooling primitives on NCHW arrays: max and average over sliding windows, adaptive max.
+"""Pooling primitives on channels-first arrays: max and average over sliding windows, adaptive
+max, over the last two (2-d) or three (3-d) axes.
 
-Sliding-window pooling loops over the kh·kw kernel offsets only, each step vectorised over
-samples, channels and output pixels; ceil mode and padding become a frame around the image
-(-inf for max, zeros for average), so every offset is one strided view. They are primitives for
-speed (a composite of kh·kw strided slices and maxima would keep kh·kw nodes alive).
+Sliding-window pooling loops over the kernel offsets only, each step vectorised over samples,
+channels and output pixels; ceil mode and padding become a frame around the image (-inf for
+max, zeros for average), so every offset is one strided view. They are primitives for speed (a
+composite of kh·kw strided slices and maxima would keep kh·kw nodes alive).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -15,7 +18,7 @@ import numpy as np
 from .base import Array, Context, Function, Grads
 from .conv import offset_view
 
-Pair = tuple[int, int]
+Pair = tuple[int, ...]  # one int per pooled axis
 
 
 def pool_output_size(
@@ -31,14 +34,14 @@ def pool_output_size(
 
 
 class Geometry(NamedTuple):
-    """Where the windows of a pooling lie in the image."""
+    """Where the windows of a pooling lie in the image (one entry per pooled axis)."""
 
     kernel: Pair
     stride: Pair
     padding: Pair
     dilation: Pair
     out_hw: Pair
-    frame: tuple[Pair, Pair]  # ((top, bottom), (left, right)) rows and columns added around x
+    frame: tuple[Pair, ...]  # (before, after) per axis: rows and columns added around x
     tiles: bool  # windows are disjoint and inside the image: no frame, no overlap
 
 
@@ -47,10 +50,12 @@ def geometry(
     kernel: Pair,
     stride: Pair,
     padding: Pair,
-    dilation: Pair = (1, 1),
+    dilation: Pair | None = None,
     ceil_mode: bool = False,
 ) -> Geometry:
-    sizes = shape[-2:]
+    """The windows over the last len(kernel) axes of an array of this shape."""
+    dilation = (1,) * len(kernel) if dilation is None else dilation
+    sizes = shape[-len(kernel) :]
     out = tuple(
         pool_output_size(n, k, s, p, d, ceil_mode)
         for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation, strict=True)
@@ -61,40 +66,59 @@ def geometry(
         for n, k, s, p, d, o in zip(sizes, kernel, stride, padding, dilation, out, strict=True)
     )
     tiles = (
-        stride == kernel
-        and dilation == (1, 1)
-        and frame == ((0, 0), (0, 0))
+        tuple(stride) == tuple(kernel)
+        and max(dilation) == 1
+        and all(f == (0, 0) for f in frame)
         and all(o * k <= n for o, k, n in zip(out, kernel, sizes, strict=True))
     )
-    return Geometry(kernel, stride, padding, dilation, out, frame, tiles)  # type: ignore[arg-type]
+    return Geometry(
+        tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), out, frame, tiles
+    )
 
 
-def _framed(x: Array, frame: tuple[Pair, Pair], value: float) -> Array:
-    """x (..., H, W) with `frame` rows and columns of `value` around it; x itself for none."""
-    (top, bottom), (left, right) = frame
-    if top == bottom == left == right == 0:
+def _framed(x: Array, frame: tuple[Pair, ...], value: float) -> Array:
+    """x (..., *sizes) with `frame` entries of `value` around it; x itself for none."""
+    if all(before == after == 0 for before, after in frame):
         return x
-    *lead, h, w = x.shape
-    xp = np.full((*lead, top + h + bottom, left + w + right), value, dtype=x.dtype)
-    xp[..., top : top + h, left : left + w] = x
+    dims = len(frame)
+    lead, sizes = x.shape[:-dims], x.shape[-dims:]
+    grown = tuple(b + n + a for n, (b, a) in zip(sizes, frame, strict=True))
+    xp = np.full((*lead, *grown), value, dtype=x.dtype)
+    xp[(Ellipsis, *(slice(b, b + n) for n, (b, _) in zip(sizes, frame, strict=True)))] = x
     return xp
 
 
-def _unframed(xp: Array, frame: tuple[Pair, Pair], shape: tuple[int, ...]) -> Array:
-    (top, _), (left, _) = frame
-    return xp[..., top : top + shape[-2], left : left + shape[-1]]
+def _unframed(xp: Array, frame: tuple[Pair, ...], shape: tuple[int, ...]) -> Array:
+    sizes = shape[-len(frame) :]
+    return xp[(Ellipsis, *(slice(b, b + n) for n, (b, _) in zip(sizes, frame, strict=True)))]
+
+
+def _offsets(geo: Geometry) -> list[tuple[int, ...]]:
+    """The kernel offsets, row-major (the order PyTorch breaks ties in)."""
+    return list(itertools.product(*(range(k) for k in geo.kernel)))
 
 
 def _window_offsets(x: Array, geo: Geometry, value: float) -> list[Array]:
-    """The kh·kw strided views (N, C, H_out, W_out), one per kernel offset, row-major."""
-    (kh, kw), (dh, dw) = geo.kernel, geo.dilation
+    """The strided views (N, C, *out), one per kernel offset, row-major."""
+    dims = len(geo.kernel)
     if geo.tiles:
-        ho, wo = geo.out_hw
-        tiled = x[..., : ho * kh, : wo * kw].reshape(*x.shape[:-2], ho, kh, wo, kw)  # a view
-        return [tiled[..., :, i, :, j] for i in range(kh) for j in range(kw)]
+        crop = tuple(slice(0, o * k) for o, k in zip(geo.out_hw, geo.kernel, strict=True))
+        split = tuple(v for o, k in zip(geo.out_hw, geo.kernel, strict=True) for v in (o, k))
+        tiled = x[(Ellipsis, *crop)].reshape(*x.shape[:-dims], *split)  # a view
+        return [
+            tiled[(Ellipsis, *(v for o in offset for v in (slice(None), o)))]
+            for offset in _offsets(geo)
+        ]
     xp = _framed(x, geo.frame, value)
-    stride, out_hw = geo.stride, geo.out_hw
-    return [offset_view(xp, i * dh, j * dw, stride, out_hw) for i in range(kh) for j in range(kw)]
+    return [
+        offset_view(
+            xp,
+            tuple(o * d for o, d in zip(offset, geo.dilation, strict=True)),
+            geo.stride,
+            geo.out_hw,
+        )
+        for offset in _offsets(geo)
+    ]
 
 
 def _first_max(views: list[Array]) -> tuple[Array, Any]:
@@ -125,17 +149,18 @@ def _first_max(views: list[Array]) -> tuple[Array, Any]:
 
 
 def _scatter(grad_windows: Any, x_shape: tuple[int, ...], geo: Geometry, dtype: Any) -> Array:
-    """Σ over kernel offsets t of grad_windows(t) (N, C, H_out, W_out) placed back at each
-    window's offset-t element: the adjoint of _window_offsets."""
-    (kh, kw), (dh, dw) = geo.kernel, geo.dilation
-    (top, bottom), (left, right) = geo.frame
-    h, w = x_shape[-2:]
-    ho, wo = geo.out_hw
-    covered = geo.tiles and (ho * kh, wo * kw) == (h, w)  # every element is written below
-    framed = (*x_shape[:-2], top + h + bottom, left + w + right)
+    """Σ over kernel offsets t of grad_windows(t) (N, C, *out) placed back at each window's
+    offset-t element: the adjoint of _window_offsets."""
+    dims = len(geo.kernel)
+    sizes = x_shape[-dims:]
+    covered = geo.tiles and all(
+        o * k == n for o, k, n in zip(geo.out_hw, geo.kernel, sizes, strict=True)
+    )  # every element is written below
+    framed = (*x_shape[:-dims], *(b + n + a for n, (b, a) in zip(sizes, geo.frame, strict=True)))
     dxp = (np.empty if covered else np.zeros)(framed, dtype)
-    for t in range(kh * kw):
-        target = offset_view(dxp, (t // kw) * dh, (t % kw) * dw, geo.stride, geo.out_hw)
+    for t, offset in enumerate(_offsets(geo)):
+        start = tuple(o * d for o, d in zip(offset, geo.dilation, strict=True))
+        target = offset_view(dxp, start, geo.stride, geo.out_hw)
         if geo.tiles:  # windows are disjoint: assign, no read-modify-write
             grad_windows(t, target)
         else:
@@ -143,16 +168,26 @@ def _scatter(grad_windows: Any, x_shape: tuple[int, ...], geo: Geometry, dtype: 
     return _unframed(dxp, geo.frame, x_shape)
 
 
+def _flat_index(positions: list[Array], sizes: tuple[int, ...]) -> Array:
+    """Row-major flat index in the (*sizes) plane of per-axis positions (broadcast)."""
+    flat = positions[0]
+    for position, n in zip(positions[1:], sizes[1:], strict=True):
+        flat = flat * n + position
+    return flat
+
+
 def max_pool2d_indices(x: Array, geo: Geometry) -> Array:
-    """Flat index (row·W + column in its (H, W) plane) of each window's first maximum, int64,
-    as PyTorch's return_indices."""
+    """Flat index (row·W + column in its (H, W) plane; likewise in (D, H, W)) of each window's
+    first maximum, int64, as PyTorch's return_indices."""
     _, argmax = _first_max(_window_offsets(x, geo, -np.inf))
-    (kw, (sh, sw), (ph, pw), (dh, dw)) = (geo.kernel[1], geo.stride, geo.padding, geo.dilation)
-    ho, wo = geo.out_hw
-    argmax = argmax.astype(np.int64)
-    rows = np.arange(ho).reshape(-1, 1) * sh - ph + (argmax // kw) * dh
-    cols = np.arange(wo) * sw - pw + (argmax % kw) * dw
-    return rows * x.shape[-1] + cols
+    dims = len(geo.kernel)
+    within = np.unravel_index(argmax.astype(np.int64), geo.kernel)  # offset per axis
+    positions = []
+    for a in range(dims):
+        start = np.arange(geo.out_hw[a]) * geo.stride[a] - geo.padding[a]
+        start = start.reshape(-1, *(1,) * (dims - 1 - a))
+        positions.append(start + within[a] * geo.dilation[a])
+    return _flat_index(positions, x.shape[-dims:])
 
 
 class MaxPool2d(Function):
@@ -185,19 +220,20 @@ def avg_pool_divisor(
     shape: tuple[int, ...], geo: Geometry, count_include_pad: bool, divisor_override: int | None
 ) -> Array | float:
     """Each window's divisor, as PyTorch: the override; or the window's size clipped to the
-    padded image (count_include_pad); or its count of real elements. (H_out, W_out) or a
-    number when all windows share one."""
+    padded image (count_include_pad); or its count of real elements. (*out) or a number when
+    all windows share one."""
     if divisor_override is not None:
         return float(divisor_override)
-    counts = []
-    axes = zip(shape[-2:], geo.kernel, geo.stride, geo.padding, geo.out_hw, strict=True)
-    for n, k, s, p, o in axes:
+    dims = len(geo.kernel)
+    divisor: Any = 1
+    axes = zip(shape[-dims:], geo.kernel, geo.stride, geo.padding, geo.out_hw, strict=True)
+    for a, (n, k, s, p, o) in enumerate(axes):
         start = np.arange(o) * s - p
         end = np.minimum(start + k, n + p)
         if not count_include_pad:
             start, end = np.maximum(start, 0), np.minimum(end, n)
-        counts.append(end - start)
-    divisor = counts[0].reshape(-1, 1) * counts[1]  # windows are rectangles: (H_out, W_out)
+        # windows are boxes: the product of the per-axis counts, (*out)
+        divisor = divisor * (end - start).reshape(-1, *(1,) * (dims - 1 - a))
     return float(divisor.flat[0]) if (divisor == divisor.flat[0]).all() else divisor
 
 
@@ -237,15 +273,20 @@ def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
 
 
 def adaptive_max_indices(x: Array, out_hw: Pair) -> Array:
-    """Flat index (row·W + column) of each adaptive window's first maximum (NaN wins, as
-    PyTorch): (N, C, H_out, W_out) int64."""
-    *lead, h, w = x.shape
+    """Flat index (row·W + column, likewise in (D, H, W)) of each adaptive window's first
+    maximum (NaN wins, as PyTorch): (N, C, *out) int64."""
+    dims = len(out_hw)
+    lead, sizes = x.shape[:-dims], x.shape[-dims:]
     index = np.empty((*lead, *out_hw), dtype=np.int64)
-    for i, (r0, r1) in enumerate(adaptive_windows(h, out_hw[0])):
-        for j, (c0, c1) in enumerate(adaptive_windows(w, out_hw[1])):
-            window = x[..., r0:r1, c0:c1].reshape(*lead, -1)  # (N, C, rows*cols)
-            first = window.argmax(axis=-1)  # first occurrence; a NaN is its own maximum
-            index[..., i, j] = (r0 + first // (c1 - c0)) * w + c0 + first % (c1 - c0)
+    per_axis = [list(enumerate(adaptive_windows(n, o))) for n, o in zip(sizes, out_hw, strict=True)]
+    for cells in itertools.product(*per_axis):
+        where = tuple(i for i, _ in cells)
+        bounds = [b for _, b in cells]
+        box = x[(Ellipsis, *(slice(lo, hi) for lo, hi in bounds))]
+        first = box.reshape(*lead, -1).argmax(axis=-1)  # first occurrence; NaN its own max
+        within = np.unravel_index(first, tuple(hi - lo for lo, hi in bounds))
+        positions = [lo + w for (lo, _), w in zip(bounds, within, strict=True)]
+        index[(Ellipsis, *where)] = _flat_index(positions, sizes)
     return index
 
 
@@ -255,18 +296,32 @@ class AdaptiveMaxPool2d(Function):
     @staticmethod
     def forward(ctx: Context, x: Array, *, output_size: Pair) -> Array:
         index = adaptive_max_indices(x, output_size)
-        planes = x.reshape(*x.shape[:-2], -1)  # (N, C, H*W)
-        out = np.take_along_axis(planes, index.reshape(*x.shape[:-2], -1), axis=-1)
+        lead = x.shape[: x.ndim - len(output_size)]
+        planes = x.reshape(*lead, -1)  # (N, C, H*W)
+        out = np.take_along_axis(planes, index.reshape(*lead, -1), axis=-1)
         ctx.save_for_backward(index)
-        ctx.x_shape = x.shape
+        ctx.x_shape, ctx.dims = x.shape, len(output_size)
         return out.reshape(index.shape)
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
         (index,) = ctx.saved
-        *lead, h, w = ctx.x_shape
-        dx = np.zeros((int(np.prod(lead)), h * w), dtype=grad_out.dtype)  # (N*C, H*W)
+        split = len(ctx.x_shape) - ctx.dims
+        lead, plane = ctx.x_shape[:split], math.prod(ctx.x_shape[split:])
+        dx = np.zeros((math.prod(lead), plane), dtype=grad_out.dtype)  # (N*C, H*W)
         planes = np.arange(dx.shape[0]).reshape(-1, 1)
         # Windows overlap when the size is not a multiple of the output: add, never assign.
         np.add.at(dx, (planes, index.reshape(dx.shape[0], -1)), grad_out.reshape(dx.shape[0], -1))
         return dx.reshape(ctx.x_shape)
+
+
+class MaxPool3d(MaxPool2d):
+    """MaxPool2d's primitive over the last three axes (a Geometry of triples)."""
+
+
+class AvgPool3d(AvgPool2d):
+    """AvgPool2d's primitive over the last three axes (a Geometry of triples)."""
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    """AdaptiveMaxPool2d's primitive over the last three axes."""
