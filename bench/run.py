@@ -115,9 +115,9 @@ def first_run() -> tuple[float, float]:
     return seconds[0], seconds[1]
 
 
-def peak_memory(lib: str) -> float:
+def peak_memory(lib: str, kind: str = "mlp") -> float:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.memory", lib],
+        [sys.executable, "-m", "bench.memory", lib, kind],
         capture_output=True, text=True, cwd=REPO, check=True,
     )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
@@ -185,10 +185,12 @@ def main() -> None:
         ours, theirs = slowdown["chainrule"], slowdown["torch"]
         rows.append(["W-MLP training, default threads, slowdown beside a busy process",
                      ours, theirs, ratio(ours, theirs, False), None, None])  # fmt: skip
-        memory = {lib: peak_memory(lib) for lib in ("chainrule", "torch")}
-        report["peak_memory_mib"] = memory
-        rows.append(["MNIST MLP epoch, peak RSS MiB", memory["chainrule"], memory["torch"],
-                     ratio(memory["chainrule"], memory["torch"], False), None, None])  # fmt: skip
+        for kind in kinds:
+            memory = {lib: peak_memory(lib, kind) for lib in ("chainrule", "torch")}
+            report[f"peak_memory_mib_{kind}"] = memory
+            rows.append([f"MNIST {kind.upper()} epoch, peak RSS MiB", memory["chainrule"],
+                         memory["torch"], ratio(memory["chainrule"], memory["torch"], False),
+                         None, None])  # fmt: skip
         data = (x_flat, y, x_flat_te, y_te)
         targets = [("mlp", 0.98, 10)] + ([("cnn", 0.99, 5)] if args.full and "cnn" in kinds else [])
         for kind, target, max_epochs in targets:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import amp, autograd, functional, nn, optim, testing, utils
+from . import threads as _threads_module
 from .amp import autocast
 from .creation import (
     BoolTensor,
@@ -318,7 +319,6 @@ from .tensor import (
     tensor,
     where,
 )
-from . import threads as _threads_module
 from .threads import (
     are_deterministic_algorithms_enabled,
     get_num_interop_threads,

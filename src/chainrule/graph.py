@@ -909,6 +909,8 @@ def _run_backward(
             if version.n != expected:
                 _version_error(node, version.n, expected)
         op, ctx, parents = node.op, node.ctx, node.parents
+        if not retain_graph:
+            ctx.last_use = True
         if _strict:
             grads = _backward_read_only(op, ctx, grad_out)
         else:

@@ -177,3 +177,53 @@ def test_a_training_step_agrees_across_backends(backend: str) -> None:
         kernels.use(before)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+POOLS = [
+    # (N, C, H, W), kernel, stride, padding, dilation, ceil_mode
+    ((2, 3, 8, 8), (2, 2), (2, 2), (0, 0), (1, 1), False),  # disjoint tiles
+    ((2, 3, 9, 8), (3, 3), (2, 1), (1, 1), (1, 1), False),
+    ((2, 2, 11, 10), (3, 2), (1, 2), (1, 1), (2, 3), False),
+    ((1, 2, 7, 9), (2, 3), (2, 2), (0, 1), (1, 1), True),  # ceil mode: a last partial window
+]
+
+
+@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_and_its_backward(pool, dtype) -> None:  # type: ignore[no-untyped-def]
+    from chainrule.ops.pool import geometry
+
+    shape, kernel, stride, padding, dilation, ceil_mode = pool
+    geo = geometry(shape, kernel, stride, padding, dilation, ceil_mode)
+    x = rng.standard_normal(shape).astype(dtype)
+    x[0, 0, :2, :2] = 1.0  # a tie: the first maximum wins
+    out, argmax = numba_backend.max_pool(x, geo, True)
+    expected, expected_argmax = reference.max_pool(x, geo, True)
+    close(out, expected, exact=True)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+    assert numba_backend.max_pool(x, geo, False)[1] is None
+    grad = rng.standard_normal(out.shape).astype(dtype)
+    close(
+        numba_backend.max_pool_backward(grad, argmax, shape, geo),
+        reference.max_pool_backward(grad, expected_argmax, shape, geo),
+    )
+
+
+def test_two_by_two_pooling_with_nans_and_odd_sizes() -> None:
+    from chainrule.ops.pool import geometry
+
+    shape = (2, 3, 9, 7)  # the last row and column belong to no window
+    geo = geometry(shape, (2, 2), (2, 2), (0, 0))
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[0, 0, 0, 1] = x[0, 1, 1, 1] = np.nan
+    x[1, 0, :2, :2] = 3.0  # four-way tie
+    out, argmax = numba_backend.max_pool(x, geo, True)
+    expected = reference.max_pool(x, geo, True)[0]
+    np.testing.assert_array_equal(out, expected)  # NaN propagates, as np.maximum
+    assert argmax[0, 0, 0, 0] == 1 and argmax[0, 1, 0, 0] == 3 and argmax[1, 0, 0, 0] == 0
+    grad = rng.standard_normal(out.shape).astype(np.float32)
+    dx = numba_backend.max_pool_backward(grad, argmax, shape, geo)
+    np.testing.assert_array_equal(dx[..., 8, :], 0)
+    np.testing.assert_array_equal(dx[..., :, 6], 0)
+    assert dx[0, 0, 0, 1] == grad[0, 0, 0, 0] and dx[1, 0, 0, 0] == grad[1, 0, 0, 0]
+    np.testing.assert_allclose(dx.sum(axis=(2, 3)), grad.sum(axis=(2, 3)), rtol=1e-5)

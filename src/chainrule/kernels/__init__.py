@@ -38,6 +38,8 @@ KERNELS = (
     "col2im",
     "to_images",
     "channels_first",
+    "max_pool",
+    "max_pool_backward",
 )
 BACKENDS = ("numpy", "numba")
 
@@ -49,6 +51,8 @@ im2col: Callable[..., Any]
 col2im: Callable[..., Any]
 to_images: Callable[..., Any]
 channels_first: Callable[..., Any]
+max_pool: Callable[..., Any]
+max_pool_backward: Callable[..., Any]
 
 _active: ModuleType | None = None
 _threads: int | None = None

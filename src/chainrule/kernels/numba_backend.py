@@ -10,6 +10,8 @@ Scalars are cast to the arrays' dtype, so float32 arithmetic matches the referen
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -19,7 +21,7 @@ from . import numpy_backend as reference
 NAME = "numba"
 
 Array = np.ndarray
-Pair = tuple[int, int]
+Shape = tuple[int, ...]  # one entry per spatial axis
 
 # Elements below which the reference wins (a 2-thread dispatch costs a few microseconds).
 SMALL = 1 << 14
@@ -158,39 +160,48 @@ def adam(
 def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):  # type: ignore[no-untyped-def]
     n, c, h, w = x.shape
     plane = ho * wo
-    for t in prange(c * kh * kw * n):
+    for t in prange(n * c):
         task = np.int64(t)  # prange's index may be unsigned: keep divmod in integers
-        row, b = divmod(task, n)  # row = (channel, i, j) of the column matrix
-        ch, offset = divmod(row, kh * kw)
-        i, j = divmod(offset, kw)
-        shift = j * dw - pw  # input column of output column ox: ox·sw + shift
-        lo = min(wo, max(0, (-shift + sw - 1) // sw))  # first ox inside the image
-        hi = max(lo, min(wo, (w - 1 - shift) // sw + 1))  # one past the last
-        dst = cols[row, b * plane : (b + 1) * plane]
-        for oy in range(ho):
-            y = oy * sh - ph + i * dh
-            start = oy * wo
-            if y < 0 or y >= h:
-                dst[start : start + wo] = 0
-                continue
-            src = x[b, ch, y]
-            dst[start : start + lo] = 0
-            for ox in range(lo, hi):
-                dst[start + ox] = src[ox * sw + shift]
-            dst[start + hi : start + wo] = 0
+        b, ch = divmod(task, c)
+        image = x[b, ch]  # read once for all kh·kw offsets
+        for i in range(kh):
+            for j in range(kw):
+                shift = j * dw - pw  # the input column of output column ox is ox·sw + shift
+                lo = min(wo, max(0, (-shift + sw - 1) // sw))  # first ox inside the image
+                hi = max(lo, min(wo, (w - 1 - shift) // sw + 1))  # one past the last
+                dst = cols[(ch * kh + i) * kw + j, b * plane : (b + 1) * plane]
+                for oy in range(ho):
+                    y = oy * sh - ph + i * dh
+                    start = oy * wo
+                    if y < 0 or y >= h:
+                        dst[start : start + wo] = 0
+                        continue
+                    dst[start : start + lo] = 0
+                    if sw == 1:
+                        dst[start + lo : start + hi] = image[y, lo + shift : hi + shift]
+                    else:
+                        for ox in range(lo, hi):
+                            dst[start + ox] = image[y, ox * sw + shift]
+                    dst[start + hi : start + wo] = 0
 
 
 def im2col(
-    x: Array, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair
+    x: Array,
+    kernel: Shape,
+    stride: Shape,
+    padding: Shape,
+    dilation: Shape,
+    out_sizes: Shape,
+    out: Array | None = None,
 ) -> Array:
+    if x.ndim != 4 or x.size < SMALL or x.dtype.kind != "f":
+        return reference.im2col(x, kernel, stride, padding, dilation, out_sizes, out)
     n, c = x.shape[:2]
-    ho, wo = out_hw
-    if x.size < SMALL or x.dtype.kind != "f":
-        return reference.im2col(x, kernel, stride, padding, dilation, out_hw)
-    x = np.ascontiguousarray(x)
-    cols = np.empty((c * kernel[0] * kernel[1], n * ho * wo), dtype=x.dtype)
-    _im2col(x, cols, *kernel, *stride, *padding, *dilation, ho, wo)
-    return cols
+    ho, wo = out_sizes
+    if out is None:
+        out = np.empty((c * kernel[0] * kernel[1], n * ho * wo), dtype=x.dtype)
+    _im2col(np.ascontiguousarray(x), out, *kernel, *stride, *padding, *dilation, ho, wo)
+    return out
 
 
 @_jit
@@ -216,9 +227,9 @@ def _col2im(dcols, dx, sh, sw, ph, pw, dh, dw):  # type: ignore[no-untyped-def]
 
 
 def col2im(
-    dcols: Array, x_shape: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair
+    dcols: Array, x_shape: tuple[int, ...], stride: Shape, padding: Shape, dilation: Shape
 ) -> Array:
-    if dcols.size < SMALL or dcols.dtype.kind != "f":
+    if len(x_shape) != 4 or dcols.size < SMALL or dcols.dtype.kind != "f":
         return reference.col2im(dcols, x_shape, stride, padding, dilation)
     dx = np.empty(x_shape, dtype=dcols.dtype)
     _col2im(np.ascontiguousarray(dcols), dx, *stride, *padding, *dilation)
@@ -238,14 +249,16 @@ def _to_images(out, result, bias):  # type: ignore[no-untyped-def]
             dst[p] = src[p] + shift
 
 
-def to_images(out: Array, n: int, out_hw: Pair, bias: Array | None) -> Array:
-    if out.size < SMALL or not out.flags.c_contiguous or out.dtype.kind != "f":
-        return reference.to_images(out, n, out_hw, bias)
+def to_images(out: Array, n: int, out_sizes: Shape, bias: Array | None) -> Array:
+    if len(out_sizes) != 2 or out.size < SMALL or not out.flags.c_contiguous:
+        return reference.to_images(out, n, out_sizes, bias)
+    if out.dtype.kind != "f":
+        return reference.to_images(out, n, out_sizes, bias)
     k = out.shape[0]
-    result = np.empty((n, k, out_hw[0] * out_hw[1]), dtype=out.dtype)
+    result = np.empty((n, k, out_sizes[0] * out_sizes[1]), dtype=out.dtype)
     shift = np.zeros(k, out.dtype) if bias is None else bias.astype(out.dtype)
     _to_images(out, result, np.ascontiguousarray(shift))
-    return result.reshape(n, k, *out_hw)
+    return result.reshape(n, k, *out_sizes)
 
 
 @_jit
@@ -257,10 +270,150 @@ def _channels_first(a, out):  # type: ignore[no-untyped-def]
         out[ch, b * plane : (b + 1) * plane] = a[b, ch]
 
 
-def channels_first(a: Array) -> Array:
-    if a.size < SMALL or a.dtype.kind != "f":
-        return reference.channels_first(a)
+def channels_first(a: Array, out: Array | None = None) -> Array:
+    if a.ndim != 4 or a.size < SMALL or a.dtype.kind != "f":
+        return reference.channels_first(a, out)
     n, k, h, w = a.shape
-    out = np.empty((k, n * h * w), dtype=a.dtype)
+    if out is None:
+        out = np.empty((k, n * h * w), dtype=a.dtype)
     _channels_first(np.ascontiguousarray(a).reshape(n, k, h * w), out)
     return out
+
+
+# ------------------------------------------------------------------------------- pooling
+@_jit
+def _max_pool2d(x, out, argmax, kh, kw, sh, sw, ph, pw, dh, dw):  # type: ignore[no-untyped-def]
+    n, c, h, w = x.shape
+    ho, wo = out.shape[2], out.shape[3]
+    for t in prange(n * c):
+        task = np.int64(t)  # prange's index may be unsigned: keep divmod in integers
+        b, ch = divmod(task, c)
+        plane = x[b, ch]
+        for oy in range(ho):
+            top = oy * sh - ph
+            for ox in range(wo):
+                left = ox * sw - pw
+                best = -np.inf
+                best_t = 0
+                found = False
+                for i in range(kh):
+                    y = top + i * dh
+                    if y < 0 or y >= h:
+                        continue
+                    for j in range(kw):
+                        xx = left + j * dw
+                        if xx < 0 or xx >= w:
+                            continue
+                        v = plane[y, xx]
+                        # the first maximum wins ties; the first NaN wins over everything
+                        if not found or v > best or (v != v and best == best):
+                            best, best_t, found = v, i * kw + j, True
+                out[b, ch, oy, ox] = best
+                argmax[b, ch, oy, ox] = best_t
+
+
+@_jit
+def _max_pool2x2(x, out, argmax):  # type: ignore[no-untyped-def]
+    # The commonest pooling (2x2 windows, stride 2, no padding) unrolled and branch-free:
+    # 20x faster than the general loop, whose unpredictable branches and bounds checks dominate.
+    n, c = x.shape[0], x.shape[1]
+    ho, wo = out.shape[2], out.shape[3]
+    for t in prange(n * c):
+        task = np.int64(t)  # prange's index may be unsigned: keep divmod in integers
+        b, ch = divmod(task, c)
+        for oy in range(ho):
+            for ox in range(wo):
+                a0 = x[b, ch, 2 * oy, 2 * ox]
+                a1 = x[b, ch, 2 * oy, 2 * ox + 1]
+                a2 = x[b, ch, 2 * oy + 1, 2 * ox]
+                a3 = x[b, ch, 2 * oy + 1, 2 * ox + 1]
+                top = a1 > a0 or (a1 != a1 and a0 == a0)  # NaN wins, else the first maximum
+                m0 = a1 if top else a0
+                i0 = 1 if top else 0
+                low = a3 > a2 or (a3 != a3 and a2 == a2)
+                m1 = a3 if low else a2
+                i1 = 3 if low else 2
+                second = m1 > m0 or (m1 != m1 and m0 == m0)
+                out[b, ch, oy, ox] = m1 if second else m0
+                argmax[b, ch, oy, ox] = i1 if second else i0
+
+
+@_jit
+def _max_pool2x2_backward(grad, argmax, dx):  # type: ignore[no-untyped-def]
+    n, c = dx.shape[0], dx.shape[1]
+    ho, wo = grad.shape[2], grad.shape[3]
+    for t in prange(n * c):
+        task = np.int64(t)  # prange's index may be unsigned: keep divmod in integers
+        b, ch = divmod(task, c)
+        dx[b, ch] = 0  # rows and columns past the last window (odd sizes) get nothing
+        for oy in range(ho):
+            for ox in range(wo):
+                g = grad[b, ch, oy, ox]
+                k = argmax[b, ch, oy, ox]
+                zero = g * 0
+                dx[b, ch, 2 * oy, 2 * ox] = g if k == 0 else zero
+                dx[b, ch, 2 * oy, 2 * ox + 1] = g if k == 1 else zero
+                dx[b, ch, 2 * oy + 1, 2 * ox] = g if k == 2 else zero
+                dx[b, ch, 2 * oy + 1, 2 * ox + 1] = g if k == 3 else zero
+
+
+def _two_by_two(geo: Any) -> bool:
+    return (
+        tuple(geo.kernel) == (2, 2)
+        and tuple(geo.stride) == (2, 2)
+        and tuple(geo.padding) == (0, 0)
+        and tuple(geo.dilation) == (1, 1)
+        and all(b == a == 0 for b, a in geo.frame)
+    )
+
+
+def max_pool(x: Array, geo: Any, with_argmax: bool) -> tuple[Array, Array | None]:
+    """The reference's max_pool for 2-d windows over (N, C, H, W): one pass per plane that
+    keeps the argmax as it goes. Positions outside the image (padding, ceil mode) never win."""
+    if x.ndim != 4 or len(geo.kernel) != 2 or x.size < SMALL or x.dtype.kind != "f":
+        return reference.max_pool(x, geo, with_argmax)
+    n, c = x.shape[:2]
+    kernel = geo.kernel
+    index_type = np.uint8 if kernel[0] * kernel[1] < 256 else np.int32
+    out = np.empty((n, c, *geo.out_hw), dtype=x.dtype)
+    argmax = np.empty((n, c, *geo.out_hw), dtype=index_type)
+    if _two_by_two(geo):
+        _max_pool2x2(np.ascontiguousarray(x), out, argmax)
+    else:
+        _max_pool2d(
+            np.ascontiguousarray(x), out, argmax, *kernel, *geo.stride, *geo.padding,
+            *geo.dilation,
+        )  # fmt: skip
+    return out, (argmax if with_argmax else None)
+
+
+@_jit
+def _max_pool2d_backward(grad, argmax, dx, kw, sh, sw, ph, pw, dh, dw):  # type: ignore[no-untyped-def]
+    n, c, h, w = dx.shape
+    ho, wo = grad.shape[2], grad.shape[3]
+    for t in prange(n * c):
+        task = np.int64(t)  # prange's index may be unsigned: keep divmod in integers
+        b, ch = divmod(task, c)
+        plane = dx[b, ch]
+        plane[:, :] = 0
+        for oy in range(ho):
+            for ox in range(wo):
+                i, j = divmod(np.int64(argmax[b, ch, oy, ox]), kw)
+                y = oy * sh - ph + i * dh
+                xx = ox * sw - pw + j * dw
+                if 0 <= y < h and 0 <= xx < w:
+                    plane[y, xx] += grad[b, ch, oy, ox]
+
+
+def max_pool_backward(grad: Array, argmax: Array, x_shape: tuple[int, ...], geo: Any) -> Array:
+    if len(x_shape) != 4 or len(geo.kernel) != 2 or grad.size < SMALL or grad.dtype.kind != "f":
+        return reference.max_pool_backward(grad, argmax, x_shape, geo)
+    dx = np.empty(x_shape, dtype=grad.dtype)
+    if _two_by_two(geo):
+        _max_pool2x2_backward(np.ascontiguousarray(grad), np.ascontiguousarray(argmax), dx)
+        return dx
+    _max_pool2d_backward(
+        np.ascontiguousarray(grad), np.ascontiguousarray(argmax), dx, geo.kernel[1],
+        *geo.stride, *geo.padding, *geo.dilation,
+    )  # fmt: skip
+    return dx

@@ -6,13 +6,17 @@ float32 stays float32); in-place kernels write into the arrays they are given an
 
 from __future__ import annotations
 
+import itertools
+import math
+from typing import Any
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 NAME = "numpy"
 
 Array = np.ndarray
-Pair = tuple[int, int]
+Shape = tuple[int, ...]  # one entry per spatial axis
 
 
 # --------------------------------------------------------------------------------- ReLU
@@ -89,54 +93,207 @@ def lerp_(start: Array, end: Array, weight: float) -> Array:
 
 
 # --------------------------------------------------------------------------- convolution
+# Any number of spatial axes: (N, C, *sizes) images, kernels and strides one entry per axis.
+def offset_view(xp: Array, offset: Shape, stride: Shape, out_sizes: Shape) -> Array:
+    """Element ``offset`` of every window: xp (..., *padded) -> (..., *out_sizes), a strided
+    view over the last len(offset) axes."""
+    views = (
+        slice(o, o + s * (n - 1) + 1, s) for o, s, n in zip(offset, stride, out_sizes, strict=True)
+    )
+    return xp[(Ellipsis, *views)]
+
+
+def _channels_first_padded(x: Array, padding: Shape) -> Array:
+    """(N, C, *sizes) -> (C, N, *padded) with zeros around, one copy."""
+    n, c, *sizes = x.shape
+    xp = np.zeros((c, n, *(s + 2 * p for s, p in zip(sizes, padding, strict=True))), x.dtype)
+    inner = tuple(slice(p, p + s) for s, p in zip(sizes, padding, strict=True))
+    xp[(slice(None), slice(None), *inner)] = x.transpose(1, 0, *range(2, x.ndim))
+    return xp
+
+
 def im2col(
-    x: Array, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair
+    x: Array,
+    kernel: Shape,
+    stride: Shape,
+    padding: Shape,
+    dilation: Shape,
+    out_sizes: Shape,
+    out: Array | None = None,
 ) -> Array:
     """Columns (C·kh·kw, N·H_out·W_out) of the (dilated) windows of x (N, C, H, W) zero-padded
-    by padding, channels first; only the first out_hw window positions are kept."""
-    n, c, h, w = x.shape
-    (kh, kw), (ph, pw), (sh, sw), (dh, dw) = kernel, padding, stride, dilation
-    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)  # (C, N, H+2ph, W+2pw)
-    xp[:, :, ph : ph + h, pw : pw + w] = x.transpose(1, 0, 2, 3)
-    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    windows = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::sh, ::sw]
-    if dh > 1 or dw > 1:
-        windows = windows[..., ::dh, ::dw]
-    windows = windows[:, :, : out_hw[0], : out_hw[1]]
-    # (C, N, H_out, W_out, kh, kw), a view; the one copy is this reshape.
-    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(c * kh * kw, -1)
+    by padding, channels first: every copied run is an image row. Only the first out_sizes
+    window positions are kept. Written into ``out`` when given (C-contiguous, that shape)."""
+    n, c = x.shape[:2]
+    dims = x.ndim - 2
+    xp = _channels_first_padded(x, padding)  # (C, N, *padded)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    every = (slice(None), slice(None))
+    windows = sliding_window_view(xp, span, axis=tuple(range(2, 2 + dims)))
+    windows = windows[every + tuple(slice(None, None, s) for s in stride)]
+    if max(dilation) > 1:
+        windows = windows[(Ellipsis, *(slice(None, None, d) for d in dilation))]
+    windows = windows[every + tuple(slice(0, o) for o in out_sizes)]
+    # (C, N, *out, *kernel) -> (C, *kernel, N, *out), a view; its one copy is the columns.
+    order = (0, *range(2 + dims, 2 + 2 * dims), 1, *range(2, 2 + dims))
+    shape = (c * math.prod(kernel), n * math.prod(out_sizes))
+    if out is None:
+        return windows.transpose(order).reshape(shape)
+    out.reshape(c, *kernel, n, *out_sizes)[...] = windows.transpose(order)
+    return out
 
 
 def col2im(
-    dcols: Array, x_shape: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair
+    dcols: Array, x_shape: tuple[int, ...], stride: Shape, padding: Shape, dilation: Shape
 ) -> Array:
-    """The adjoint of im2col: dcols (C, kh, kw, N, H_out, W_out) summed back into a new
-    (N, C, H, W) image."""
-    n, c, h, w = x_shape
-    _, kh, kw, _, ho, wo = dcols.shape
-    (ph, pw), (dh, dw), (sh, sw) = padding, dilation, stride
-    dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            r, s = i * dh, j * dw
-            dxp[..., r : r + sh * (ho - 1) + 1 : sh, s : s + sw * (wo - 1) + 1 : sw] += dcols[
-                :, i, j
-            ]
-    return np.ascontiguousarray(dxp[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3))
+    """The adjoint of im2col: dcols (C, *kernel, N, *out) summed back into a new (N, C, *sizes)
+    image, one (C, N, *out) block per kernel offset."""
+    n, c, *sizes = x_shape
+    dims = len(sizes)
+    kernel, out_sizes = dcols.shape[1 : 1 + dims], dcols.shape[2 + dims :]
+    shape = (c, n, *(s + 2 * p for s, p in zip(sizes, padding, strict=True)))
+    dxp = np.zeros(shape, dtype=dcols.dtype)
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        start = tuple(o * d for o, d in zip(offset, dilation, strict=True))
+        offset_view(dxp, start, stride, out_sizes)[...] += dcols[(slice(None), *offset)]
+    inner = tuple(slice(p, p + s) for s, p in zip(sizes, padding, strict=True))
+    cropped = dxp[(slice(None), slice(None), *inner)]  # (C, N, *sizes)
+    return np.ascontiguousarray(cropped.transpose(1, 0, *range(2, 2 + dims)))
 
 
-def to_images(out: Array, n: int, out_hw: Pair, bias: Array | None) -> Array:
+def to_images(out: Array, n: int, out_sizes: Shape, bias: Array | None) -> Array:
     """(K, N·H·W) -> a new (N, K, H, W), the bias added on the way (one pass, not two)."""
     k = out.shape[0]
-    result = np.empty((n, k, *out_hw), dtype=out.dtype)
-    transposed = out.reshape(k, n, *out_hw).transpose(1, 0, 2, 3)
+    result = np.empty((n, k, *out_sizes), dtype=out.dtype)
+    transposed = out.reshape(k, n, *out_sizes).transpose(1, 0, *range(2, 2 + len(out_sizes)))
     if bias is None:
         np.copyto(result, transposed)
     else:
-        np.add(transposed, bias[:, None, None], out=result)
+        np.add(transposed, bias.reshape(-1, *(1,) * len(out_sizes)), out=result)
     return result
 
 
-def channels_first(a: Array) -> Array:
-    """(N, K, H, W) -> a new contiguous (K, N·H·W)."""
-    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(a.shape[1], -1)
+def channels_first(a: Array, out: Array | None = None) -> Array:
+    """(N, K, H, W) -> contiguous (K, N·H·W), new or written into ``out``."""
+    moved = a.transpose(1, 0, *range(2, a.ndim))
+    if out is None:
+        return np.ascontiguousarray(moved).reshape(a.shape[1], -1)
+    out.reshape(moved.shape)[...] = moved
+    return out
+
+
+# ------------------------------------------------------------------------------- pooling
+# ``geo`` describes the windows (ops.pool.Geometry): kernel, stride, padding, dilation and
+# out_hw per pooled axis; frame, the (before, after) entries around each axis that padding and
+# ceil mode add; tiles, whether the windows are disjoint and inside the image.
+def _framed(x: Array, frame: tuple[Shape, ...], value: float) -> Array:
+    """x (..., *sizes) with `frame` entries of `value` around it; x itself for none."""
+    if all(before == after == 0 for before, after in frame):
+        return x
+    dims = len(frame)
+    lead, sizes = x.shape[:-dims], x.shape[-dims:]
+    grown = tuple(b + n + a for n, (b, a) in zip(sizes, frame, strict=True))
+    xp = np.full((*lead, *grown), value, dtype=x.dtype)
+    xp[(Ellipsis, *(slice(b, b + n) for n, (b, _) in zip(sizes, frame, strict=True)))] = x
+    return xp
+
+
+def _unframed(xp: Array, frame: tuple[Shape, ...], shape: tuple[int, ...]) -> Array:
+    sizes = shape[-len(frame) :]
+    return xp[(Ellipsis, *(slice(b, b + n) for n, (b, _) in zip(sizes, frame, strict=True)))]
+
+
+def _offsets(geo: Any) -> list[tuple[int, ...]]:
+    """The kernel offsets, row-major (the order PyTorch breaks ties in)."""
+    return list(itertools.product(*(range(k) for k in geo.kernel)))
+
+
+def window_offsets(x: Array, geo: Any, value: float) -> list[Array]:
+    """The strided views (N, C, *out), one per kernel offset, row-major."""
+    dims = len(geo.kernel)
+    if geo.tiles:
+        crop = tuple(slice(0, o * k) for o, k in zip(geo.out_hw, geo.kernel, strict=True))
+        split = tuple(v for o, k in zip(geo.out_hw, geo.kernel, strict=True) for v in (o, k))
+        tiled = x[(Ellipsis, *crop)].reshape(*x.shape[:-dims], *split)  # a view
+        return [
+            tiled[(Ellipsis, *(v for o in offset for v in (slice(None), o)))]
+            for offset in _offsets(geo)
+        ]
+    xp = _framed(x, geo.frame, value)
+    return [
+        offset_view(
+            xp,
+            tuple(o * d for o, d in zip(offset, geo.dilation, strict=True)),
+            geo.stride,
+            geo.out_hw,
+        )
+        for offset in _offsets(geo)
+    ]
+
+
+def first_max(views: list[Array]) -> tuple[Array, Any]:
+    """Elementwise max of same-shape arrays and the index of the first one attaining it.
+
+    A pairwise tournament in which the earlier entry wins ties, as PyTorch breaks them: per
+    merge one maximum, one comparison and one select, all elementwise. (A loop that updates
+    the running max with masked copies measured 3x slower; a max-reduce over the window axes
+    of the (N, C, H_out, kh, W_out, kw) view 5x slower.)
+    """
+    index_type = np.uint8 if len(views) < 256 else np.int32
+    if len(views) == 1:
+        return views[0].copy(), np.zeros(views[0].shape, dtype=index_type)
+    level: list[tuple[Array, Any]] = [(v, index_type(t)) for t, v in enumerate(views)]
+    while len(level) > 1:
+        merged: list[tuple[Array, Any]] = []
+        for (left, left_index), (right, right_index) in zip(level[::2], level[1::2], strict=False):
+            later = right > left
+            if left_index.ndim == right_index.ndim == 0:  # first level: indices t and t + 1
+                index = later.view(index_type) if left_index == 0 else later + left_index
+            else:
+                index = np.where(later, right_index, left_index)
+            merged.append((np.maximum(left, right), index))
+        if len(level) % 2:
+            merged.append(level[-1])
+        level = merged
+    return level[0]
+
+
+def scatter(grad_windows: Any, x_shape: tuple[int, ...], geo: Any, dtype: Any) -> Array:
+    """Σ over kernel offsets t of grad_windows(t) (N, C, *out) placed back at each window's
+    offset-t element: the adjoint of window_offsets."""
+    dims = len(geo.kernel)
+    sizes = x_shape[-dims:]
+    covered = geo.tiles and all(
+        o * k == n for o, k, n in zip(geo.out_hw, geo.kernel, sizes, strict=True)
+    )  # every element is written below
+    framed = (*x_shape[:-dims], *(b + n + a for n, (b, a) in zip(sizes, geo.frame, strict=True)))
+    dxp = (np.empty if covered else np.zeros)(framed, dtype)
+    for t, offset in enumerate(_offsets(geo)):
+        start = tuple(o * d for o, d in zip(offset, geo.dilation, strict=True))
+        target = offset_view(dxp, start, geo.stride, geo.out_hw)
+        if geo.tiles:  # windows are disjoint: assign, no read-modify-write
+            grad_windows(t, target)
+        else:
+            target += grad_windows(t, None)
+    return _unframed(dxp, geo.frame, x_shape)
+
+
+def max_pool(x: Array, geo: Any, with_argmax: bool) -> tuple[Array, Array | None]:
+    """Each window's maximum (N, C, *out) and, when asked, the offset (row-major in the
+    window) of its first maximum: uint8 for windows under 256 elements, else int32."""
+    offsets = window_offsets(x, geo, -np.inf)  # -inf never wins a window
+    if not with_argmax:
+        out = offsets[0].copy()
+        for view in offsets[1:]:
+            np.maximum(out, view, out=out)
+        return out, None
+    return first_max(offsets)
+
+
+def max_pool_backward(grad: Array, argmax: Array, x_shape: tuple[int, ...], geo: Any) -> Array:
+    """dx: each window's gradient added at its first maximum (overlapping windows summed)."""
+
+    def windows(t: int, out: Array | None) -> Array:
+        return np.multiply(grad, argmax == t, out=out)
+
+    return scatter(windows, x_shape, geo, grad.dtype)

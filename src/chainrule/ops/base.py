@@ -21,6 +21,10 @@ class Context:
 
     __slots__ = ("__dict__", "__weakref__", "needs_input_grad", "saved")
 
+    # True while the op's last backward runs (the graph is not retained): what the context
+    # saved is read for the last time, so an op may hand its own buffers back for reuse.
+    last_use = False
+
     def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
         self.needs_input_grad = needs_input_grad
         self.saved: tuple[Any, ...] = ()

@@ -18,12 +18,12 @@ padded copy. Every copied run is then a contiguous image row, and the backward's
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import kernels
+from ..kernels import workspace
 from .base import Array, Context, Function, Grads
 
 Pair = tuple[int, ...]  # one int per spatial axis (a pair for 2-d)
@@ -34,73 +34,40 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def offset_view(xp: Array, offset: Pair, stride: Pair, out_sizes: Pair) -> Array:
-    """Element ``offset`` of every window: xp (..., *padded) -> (..., *out_sizes), a strided
-    view over the last len(offset) axes."""
-    views = (
-        slice(o, o + s * (n - 1) + 1, s) for o, s, n in zip(offset, stride, out_sizes, strict=True)
-    )
-    return xp[(Ellipsis, *views)]
-
-
-def _channels_first_padded(x: Array, padding: Pair) -> Array:
-    """(N, C, *sizes) -> (C, N, *padded) with zeros around, one copy."""
-    n, c, *sizes = x.shape
-    xp = np.zeros((c, n, *(s + 2 * p for s, p in zip(sizes, padding, strict=True))), x.dtype)
-    inner = tuple(slice(p, p + s) for s, p in zip(sizes, padding, strict=True))
-    xp[(slice(None), slice(None), *inner)] = x.transpose(1, 0, *range(2, x.ndim))
-    return xp
-
-
-# ---------------------------------------------------------------------------- convolution
 def im2col(
     x: Array, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair | None = None
 ) -> tuple[Array, Pair]:
     """Columns (C·kh·kw, N·H_out·W_out) of the windows of x (N, C, H, W), channels first, and
     (H_out, W_out); out_hw keeps only that many leading window positions. Any number of spatial
-    axes: (C·kd·kh·kw, N·D_out·H_out·W_out) for (N, C, D, H, W)."""
-    n, c = x.shape[:2]
-    dims = x.ndim - 2
-    xp = _channels_first_padded(x, padding)  # (C, N, *padded)
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
-    every = (slice(None), slice(None))
-    windows = sliding_window_view(xp, span, axis=tuple(range(2, 2 + dims)))
-    windows = windows[every + tuple(slice(None, None, s) for s in stride)]
-    if max(dilation) > 1:
-        windows = windows[(Ellipsis, *(slice(None, None, d) for d in dilation))]
-    if out_hw is not None:
-        windows = windows[every + tuple(slice(0, o) for o in out_hw)]
-    out = windows.shape[2 : 2 + dims]
-    # windows: (C, N, *out, *kernel), a view; the one copy of im2col is this reshape.
-    order = (0, *range(2 + dims, 2 + 2 * dims), 1, *range(2, 2 + dims))
-    return windows.transpose(order).reshape(c * math.prod(kernel), n * math.prod(out)), out
+    axes: (C·kd·kh·kw, N·D_out·H_out·W_out) for (N, C, D, H, W). The columns come from the
+    workspace: give them back when done."""
+    n, c, *sizes = x.shape
+    if out_hw is None:
+        out_hw = tuple(
+            output_size(*axis)
+            for axis in zip(sizes, kernel, stride, padding, dilation, strict=True)
+        )
+    shape = (c * math.prod(kernel), n * math.prod(out_hw))
+    cols = workspace.take(shape, x.dtype)
+    return kernels.im2col(x, kernel, stride, padding, dilation, out_hw, cols), out_hw
 
 
 def col2im(
     dcols: Array, x_shape: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair
 ) -> Array:
     """The adjoint of im2col: dcols (C, *kernel, N, *out) summed back into the (N, C, *sizes)
-    image, one (C, N, *out) block per kernel offset."""
-    n, c, *sizes = x_shape
-    dims = len(sizes)
-    kernel, out_sizes = dcols.shape[1 : 1 + dims], dcols.shape[2 + dims :]
-    shape = (c, n, *(s + 2 * p for s, p in zip(sizes, padding, strict=True)))
-    dxp = np.zeros(shape, dtype=dcols.dtype)
-    for offset in itertools.product(*(range(k) for k in kernel)):
-        start = tuple(o * d for o, d in zip(offset, dilation, strict=True))
-        offset_view(dxp, start, stride, out_sizes)[...] += dcols[(slice(None), *offset)]
-    inner = tuple(slice(p, p + s) for s, p in zip(sizes, padding, strict=True))
-    # (C, N, *sizes) -> (N, C, *sizes), copied contiguous
-    cropped = dxp[(slice(None), slice(None), *inner)]
-    return np.ascontiguousarray(cropped.transpose(1, 0, *range(2, 2 + dims)))
+    image."""
+    return kernels.col2im(dcols, x_shape, stride, padding, dilation)
 
 
 def _weight_times(weight: Array, cols: Array, groups: int) -> Array:
     """Per group W_g (K/G, C/G·kh·kw) @ cols_g: weight (K, C/G, kh, kw), cols (C·kh·kw, L)
     -> (K, L)."""
     k = weight.shape[0]
-    if groups == 1:
-        return weight.reshape(k, -1) @ cols  # (K, C*kh*kw) @ (C*kh*kw, L)
+    if groups == 1:  # (K, C*kh*kw) @ (C*kh*kw, L)
+        return np.matmul(
+            weight.reshape(k, -1), cols, out=workspace.take((k, cols.shape[1]), cols.dtype)
+        )
     # (G, K/G, C/G*kh*kw) @ (G, C/G*kh*kw, L) -> (K, L)
     grouped = cols.reshape(groups, -1, cols.shape[1])
     return (weight.reshape(groups, k // groups, -1) @ grouped).reshape(k, -1)
@@ -109,8 +76,11 @@ def _weight_times(weight: Array, cols: Array, groups: int) -> Array:
 def _weight_t_times(weight: Array, g: Array, groups: int) -> Array:
     """Per group W_gᵀ @ g_g: weight (K, C/G, kh, kw), g (K, L) -> (C·kh·kw, L)."""
     k = weight.shape[0]
-    if groups == 1:
-        return weight.reshape(k, -1).T @ g  # (C*kh*kw, K) @ (K, L)
+    if groups == 1:  # (C*kh*kw, K) @ (K, L)
+        rows = weight.size // k
+        return np.matmul(
+            weight.reshape(k, -1).T, g, out=workspace.take((rows, g.shape[1]), g.dtype)
+        )
     # (G, C/G*kh*kw, K/G) @ (G, K/G, L)
     grouped = g.reshape(groups, k // groups, -1)
     return (weight.reshape(groups, k // groups, -1).transpose(0, 2, 1) @ grouped).reshape(
@@ -128,21 +98,15 @@ def _weight_grad(g: Array, cols: Array, groups: int, w_shape: tuple[int, ...]) -
 
 
 def _channels_first(a: Array) -> Array:
-    """(N, K, H, W) -> (K, N·H·W), copied contiguous (any number of spatial axes)."""
-    return np.ascontiguousarray(a.transpose(1, 0, *range(2, a.ndim))).reshape(a.shape[1], -1)
+    """(N, K, H, W) -> (K, N·H·W), copied contiguous into a workspace array (any number of
+    spatial axes)."""
+    return kernels.channels_first(a, workspace.take((a.shape[1], a.size // a.shape[1]), a.dtype))
 
 
 def _to_images(out: Array, n: int, out_hw: Pair, bias: Array | None) -> Array:
     """(K, N·H·W) -> (N, K, H, W), copied contiguous with the bias added on the way: one pass
     over the output instead of two."""
-    k = out.shape[0]
-    result = np.empty((n, k, *out_hw), dtype=out.dtype)
-    transposed = out.reshape(k, n, *out_hw).transpose(1, 0, *range(2, 2 + len(out_hw)))
-    if bias is None:
-        np.copyto(result, transposed)
-    else:
-        np.add(transposed, bias.reshape(-1, *(1,) * len(out_hw)), out=result)
-    return result
+    return kernels.to_images(out, n, out_hw, bias)
 
 
 class Conv2d(Function):
@@ -171,8 +135,12 @@ class Conv2d(Function):
         need_x, need_w = ctx.needs_input_grad[:2]
         # cols only for dW, weight only for dx: the first layer (no dx) keeps no weight alive.
         ctx.save_for_backward(cols if need_w else None, weight if need_x else None)
+        if not need_w:
+            workspace.give(cols)
         ctx.geometry = (x.shape, weight.shape, stride, padding, dilation, groups, out_hw)
-        return _to_images(out, x.shape[0], out_hw, bias)
+        images = _to_images(out, x.shape[0], out_hw, bias)
+        workspace.give(out)
+        return images
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
@@ -185,10 +153,15 @@ class Conv2d(Function):
         dx = None
         if need_x:
             # (C*kh*kw, N*H_out*W_out) -> (C, kh, kw, N, H_out, W_out)
-            dcols = _weight_t_times(weight, g, groups).reshape(
-                x_shape[1], *w_shape[2:], x_shape[0], *out_hw
-            )
-            dx = col2im(dcols, x_shape, stride, padding, dilation)
+            dcols = _weight_t_times(weight, g, groups)
+            dx = col2im(
+                dcols.reshape(x_shape[1], *w_shape[2:], x_shape[0], *out_hw),
+                x_shape, stride, padding, dilation,
+            )  # fmt: skip
+            workspace.give(dcols)
+        workspace.give(g)
+        if ctx.last_use:  # no later backward reads the columns: the next forward may
+            workspace.give(cols)
         return dx, dw, db
 
 

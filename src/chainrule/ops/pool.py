@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import kernels
+from ..kernels.numpy_backend import first_max, scatter, window_offsets
 from .base import Array, Context, Function, Grads
-from .conv import offset_view
 
 Pair = tuple[int, ...]  # one int per pooled axis
 
@@ -76,98 +77,6 @@ def geometry(
     )
 
 
-def _framed(x: Array, frame: tuple[Pair, ...], value: float) -> Array:
-    """x (..., *sizes) with `frame` entries of `value` around it; x itself for none."""
-    if all(before == after == 0 for before, after in frame):
-        return x
-    dims = len(frame)
-    lead, sizes = x.shape[:-dims], x.shape[-dims:]
-    grown = tuple(b + n + a for n, (b, a) in zip(sizes, frame, strict=True))
-    xp = np.full((*lead, *grown), value, dtype=x.dtype)
-    xp[(Ellipsis, *(slice(b, b + n) for n, (b, _) in zip(sizes, frame, strict=True)))] = x
-    return xp
-
-
-def _unframed(xp: Array, frame: tuple[Pair, ...], shape: tuple[int, ...]) -> Array:
-    sizes = shape[-len(frame) :]
-    return xp[(Ellipsis, *(slice(b, b + n) for n, (b, _) in zip(sizes, frame, strict=True)))]
-
-
-def _offsets(geo: Geometry) -> list[tuple[int, ...]]:
-    """The kernel offsets, row-major (the order PyTorch breaks ties in)."""
-    return list(itertools.product(*(range(k) for k in geo.kernel)))
-
-
-def _window_offsets(x: Array, geo: Geometry, value: float) -> list[Array]:
-    """The strided views (N, C, *out), one per kernel offset, row-major."""
-    dims = len(geo.kernel)
-    if geo.tiles:
-        crop = tuple(slice(0, o * k) for o, k in zip(geo.out_hw, geo.kernel, strict=True))
-        split = tuple(v for o, k in zip(geo.out_hw, geo.kernel, strict=True) for v in (o, k))
-        tiled = x[(Ellipsis, *crop)].reshape(*x.shape[:-dims], *split)  # a view
-        return [
-            tiled[(Ellipsis, *(v for o in offset for v in (slice(None), o)))]
-            for offset in _offsets(geo)
-        ]
-    xp = _framed(x, geo.frame, value)
-    return [
-        offset_view(
-            xp,
-            tuple(o * d for o, d in zip(offset, geo.dilation, strict=True)),
-            geo.stride,
-            geo.out_hw,
-        )
-        for offset in _offsets(geo)
-    ]
-
-
-def _first_max(views: list[Array]) -> tuple[Array, Any]:
-    """Elementwise max of same-shape arrays and the index of the first one attaining it.
-
-    A pairwise tournament in which the earlier entry wins ties, as PyTorch breaks them: per
-    merge one maximum, one comparison and one select, all elementwise. (A loop that updates
-    the running max with masked copies measured 3x slower; a max-reduce over the window axes
-    of the (N, C, H_out, kh, W_out, kw) view 5x slower.)
-    """
-    index_type = np.uint8 if len(views) < 256 else np.int32
-    if len(views) == 1:
-        return views[0].copy(), np.zeros(views[0].shape, dtype=index_type)
-    level: list[tuple[Array, Any]] = [(v, index_type(t)) for t, v in enumerate(views)]
-    while len(level) > 1:
-        merged: list[tuple[Array, Any]] = []
-        for (left, left_index), (right, right_index) in zip(level[::2], level[1::2], strict=False):
-            later = right > left
-            if left_index.ndim == right_index.ndim == 0:  # first level: indices t and t + 1
-                index = later.view(index_type) if left_index == 0 else later + left_index
-            else:
-                index = np.where(later, right_index, left_index)
-            merged.append((np.maximum(left, right), index))
-        if len(level) % 2:
-            merged.append(level[-1])
-        level = merged
-    return level[0]
-
-
-def _scatter(grad_windows: Any, x_shape: tuple[int, ...], geo: Geometry, dtype: Any) -> Array:
-    """Σ over kernel offsets t of grad_windows(t) (N, C, *out) placed back at each window's
-    offset-t element: the adjoint of _window_offsets."""
-    dims = len(geo.kernel)
-    sizes = x_shape[-dims:]
-    covered = geo.tiles and all(
-        o * k == n for o, k, n in zip(geo.out_hw, geo.kernel, sizes, strict=True)
-    )  # every element is written below
-    framed = (*x_shape[:-dims], *(b + n + a for n, (b, a) in zip(sizes, geo.frame, strict=True)))
-    dxp = (np.empty if covered else np.zeros)(framed, dtype)
-    for t, offset in enumerate(_offsets(geo)):
-        start = tuple(o * d for o, d in zip(offset, geo.dilation, strict=True))
-        target = offset_view(dxp, start, geo.stride, geo.out_hw)
-        if geo.tiles:  # windows are disjoint: assign, no read-modify-write
-            grad_windows(t, target)
-        else:
-            target += grad_windows(t, None)
-    return _unframed(dxp, geo.frame, x_shape)
-
-
 def _flat_index(positions: list[Array], sizes: tuple[int, ...]) -> Array:
     """Row-major flat index in the (*sizes) plane of per-axis positions (broadcast)."""
     flat = positions[0]
@@ -179,7 +88,7 @@ def _flat_index(positions: list[Array], sizes: tuple[int, ...]) -> Array:
 def max_pool2d_indices(x: Array, geo: Geometry) -> Array:
     """Flat index (row·W + column in its (H, W) plane; likewise in (D, H, W)) of each window's
     first maximum, int64, as PyTorch's return_indices."""
-    _, argmax = _first_max(_window_offsets(x, geo, -np.inf))
+    _, argmax = first_max(window_offsets(x, geo, -np.inf))
     dims = len(geo.kernel)
     within = np.unravel_index(argmax.astype(np.int64), geo.kernel)  # offset per axis
     positions = []
@@ -195,25 +104,16 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Array, *, geometry: Geometry) -> Array:
-        offsets = _window_offsets(x, geometry, -np.inf)  # -inf never wins a window
-        if not ctx.needs_input_grad[0]:
-            out = offsets[0].copy()  # (N, C, H_out, W_out)
-            for view in offsets[1:]:
-                np.maximum(out, view, out=out)
-            return out
-        out, argmax = _first_max(offsets)
-        ctx.save_for_backward(argmax)
-        ctx.geometry, ctx.x_shape = geometry, x.shape
+        need = ctx.needs_input_grad[0]
+        out, argmax = kernels.max_pool(x, geometry, need)
+        if need:
+            ctx.save_for_backward(argmax)
+            ctx.geometry, ctx.x_shape = geometry, x.shape
         return out
 
     @staticmethod
     def backward(ctx: Context, grad_out: Array) -> Grads:
-        (argmax,) = ctx.saved
-
-        def windows(t: int, out: Array | None) -> Array:
-            return np.multiply(grad_out, argmax == t, out=out)
-
-        return _scatter(windows, ctx.x_shape, ctx.geometry, grad_out.dtype)
+        return kernels.max_pool_backward(grad_out, ctx.saved[0], ctx.x_shape, ctx.geometry)
 
 
 def avg_pool_divisor(
@@ -242,7 +142,7 @@ class AvgPool2d(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Array, *, geometry: Geometry, divisor: Array | float) -> Array:
-        offsets = _window_offsets(x, geometry, 0.0)
+        offsets = window_offsets(x, geometry, 0.0)
         out = offsets[0].copy()  # (N, C, H_out, W_out)
         for view in offsets[1:]:
             out += view
@@ -263,7 +163,7 @@ class AvgPool2d(Function):
             out[...] = share
             return out
 
-        return _scatter(windows, ctx.x_shape, ctx.geometry, grad_out.dtype)
+        return scatter(windows, ctx.x_shape, ctx.geometry, grad_out.dtype)
 
 
 # ---------------------------------------------------------------------------- adaptive
