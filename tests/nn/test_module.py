@@ -223,3 +223,193 @@ def test_batch_norm_options_match_pytorch_and_save(kwargs: dict[str, Any], tmp_p
     np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
     cr.save(mine, tmp_path / "bn.npz")
     assert repr(cr.load(tmp_path / "bn.npz")) == repr(mine)
+
+
+# --------------------------------------------------------------- backward hooks, against torch
+
+
+def _two_input(lib: Any) -> Any:
+    class Mix(lib.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = lib.nn.Linear(3, 2)
+
+        def forward(self, a: Any, b: Any, scale: float) -> Any:
+            return self.linear(a) * b * scale
+
+    return Mix()
+
+
+def _two_output(lib: Any) -> Any:
+    class Pair(lib.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = lib.nn.Linear(3, 2)
+
+        def forward(self, a: Any) -> Any:
+            return self.linear(a), a.sum(1)
+
+    return Pair()
+
+
+def _hook_run(lib: Any, kind: str, x_grad: bool = True) -> tuple[list[Any], dict[str, Any]]:
+    """A model with backward hooks that log (and change) what they see; the log and the
+    gradients after one backward."""
+    log: list[Any] = []
+
+    def arrays(grads: Any) -> list[Any]:
+        return [None if g is None else g.detach().numpy().copy() for g in grads]
+
+    def pre(name: str) -> Any:
+        def hook(module: Any, grad_output: Any) -> Any:
+            log.append((name, "pre", arrays(grad_output)))
+            return tuple(None if g is None else g * 3 for g in grad_output)
+
+        return hook
+
+    def full(name: str, double: bool) -> Any:
+        def hook(module: Any, grad_input: Any, grad_output: Any) -> Any:
+            log.append((name, "full", arrays(grad_input), arrays(grad_output)))
+            if double:
+                return tuple(None if g is None else g * 2 for g in grad_input)
+            return None
+
+        return hook
+
+    rng = np.random.default_rng(3)
+    x = lib.tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=x_grad)
+    if kind == "sequential":
+        model = lib.nn.Sequential(lib.nn.Linear(3, 5), lib.nn.Tanh(), lib.nn.Linear(5, 2))
+        _load(model, lib)
+        model.register_full_backward_pre_hook(pre("seq"))
+        model.register_full_backward_hook(full("seq", False))
+        model[0].register_full_backward_hook(full("0", True))
+        model[2].register_full_backward_pre_hook(pre("2"))
+        model[2].register_full_backward_hook(full("2", True))
+        model[2].register_full_backward_hook(full("2b", False), prepend=True)
+        out = model(x)
+        inputs = {"x": x}
+    elif kind == "two":
+        model = _two_input(lib)
+        _load(model, lib)
+        b = lib.tensor(rng.standard_normal((4, 2)).astype(np.float32), requires_grad=True)
+        model.register_full_backward_pre_hook(pre("mix"))
+        model.register_full_backward_hook(full("mix", True))
+        out = model(x, b, 0.5)
+        inputs = {"x": x, "b": b}
+    elif kind == "tuple":  # two outputs, one of which gets no gradient (None, as PyTorch's)
+        model = _two_output(lib)
+        _load(model, lib)
+        model.register_full_backward_pre_hook(pre("pair"))
+        model.register_full_backward_hook(full("pair", True))
+        out, _ = model(x)
+        inputs = {"x": x}
+    else:
+        model = lib.nn.Linear(3, 2)
+        _load(model, lib)
+        # chainrule's deprecated register_backward_hook is the full hook
+        register = model.register_backward_hook if lib is cr else model.register_full_backward_hook
+        register(full("lin", True))
+        out = model(x)
+        inputs = {"x": x}
+    (out * out).sum().backward()
+    grads = {k: v.grad.numpy().copy() for k, v in inputs.items() if v.grad is not None}
+    grads.update({k: p.grad.numpy().copy() for k, p in model.named_parameters()})
+    return log, grads
+
+
+_weights: dict[str, Any] = {}
+
+
+def _load(model: Any, lib: Any) -> None:
+    """Give the twin models the same numbers (torch's, drawn once per architecture)."""
+    key = repr(model)
+    if lib.__name__ == "torch":
+        _weights[key] = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    else:
+        model.load_state_dict(_weights[key])
+
+
+def _same_log(theirs: list[Any], mine: list[Any]) -> None:
+    assert [entry[:2] for entry in mine] == [entry[:2] for entry in theirs]
+    for t_entry, m_entry in zip(theirs, mine, strict=True):
+        for t_grads, m_grads in zip(t_entry[2:], m_entry[2:], strict=True):
+            assert len(t_grads) == len(m_grads)
+            for t, m in zip(t_grads, m_grads, strict=True):
+                assert (t is None) == (m is None)
+                if t is not None:
+                    np.testing.assert_allclose(m, t, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kind", "x_grad"),
+    [
+        ("linear", True),
+        ("sequential", True),
+        ("two", True),
+        ("tuple", True),
+        ("linear", False),
+        ("two", False),
+    ],
+)
+def test_backward_hooks_match_torch(kind: str, x_grad: bool) -> None:
+    torch = pytest.importorskip("torch")
+    t_log, t_grads = _hook_run(torch, kind, x_grad)
+    m_log, m_grads = _hook_run(cr, kind, x_grad)
+    assert t_log  # the hooks ran
+    _same_log(t_log, m_log)
+    assert m_grads.keys() == t_grads.keys()
+    for key in t_grads:
+        np.testing.assert_allclose(m_grads[key], t_grads[key], rtol=1e-5, atol=1e-6)
+
+
+def test_backward_hooks_are_removed_and_skipped_without_grad() -> None:
+    layer = nn.Linear(3, 2)
+    calls: list[str] = []
+    handle = layer.register_full_backward_hook(lambda m, gi, go: calls.append("full"))
+    x = cr.ones(2, 3, requires_grad=True)
+    with cr.no_grad():
+        layer(x)
+    layer(x).sum().backward()
+    assert calls == ["full"]
+    handle.remove()
+    layer(x).sum().backward()
+    assert calls == ["full"]
+    assert not layer._backward_hooks
+
+
+def test_backward_hook_of_wrong_length_is_refused() -> None:
+    layer = nn.Linear(3, 2)
+    layer.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
+    with pytest.raises(RuntimeError, match="invalid number of grad_input"):
+        layer(cr.ones(2, 3, requires_grad=True)).sum().backward()
+
+
+def _kwargs_hooks_run(lib: Any) -> tuple[list[Any], list[float]]:
+    log: list[Any] = []
+
+    class Scale(lib.nn.Module):
+        def forward(self, x: Any, factor: float = 1.0) -> Any:
+            return x * factor
+
+    m = Scale()
+    m.register_forward_pre_hook(lambda mod, args: log.append("pre1"))
+    m.register_forward_pre_hook(lambda mod, args: log.append("pre0"), prepend=True)
+    m.register_forward_pre_hook(
+        lambda mod, args, kwargs: (args, {**kwargs, "factor": 10.0}), with_kwargs=True
+    )
+    m.register_forward_hook(lambda mod, args, out: log.append("post1"))
+    m.register_forward_hook(
+        lambda mod, args, kwargs, out: log.append(("post0", kwargs["factor"])),
+        prepend=True,
+        with_kwargs=True,
+        always_call=True,
+    )
+    out = m(lib.ones(2), factor=2.0)
+    return log, out.tolist()
+
+
+def test_forward_hooks_prepend_and_with_kwargs() -> None:
+    torch = pytest.importorskip("torch")
+    expected = (["pre0", "pre1", ("post0", 10.0), "post1"], [10.0, 10.0])
+    assert _kwargs_hooks_run(cr) == _kwargs_hooks_run(torch) == expected

@@ -174,7 +174,7 @@ class ModuleList(Module):
         """PyTorch's: runs of children with the same repr print once, as (i-j): n x child."""
         reprs = [repr(m) for m in self._modules.values()]
         if not reprs:
-            return "ModuleList()"
+            return f"{self._get_name()}()"
         lines, start = [], 0
         for end in range(1, len(reprs) + 1):
             if end < len(reprs) and reprs[end] == reprs[start]:
@@ -184,7 +184,7 @@ class ModuleList(Module):
             label = f"({start})" if count == 1 else f"({start}-{end - 1}): {count} x"
             lines.append(f"  {label}: {body}" if count == 1 else f"  {label} {body}")
             start = end
-        return "ModuleList(\n" + "\n".join(lines) + "\n)"
+        return f"{self._get_name()}(\n" + "\n".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

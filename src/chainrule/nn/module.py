@@ -19,10 +19,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import grad_mode
 from ..device import check_device
 from ..dtypes import as_dtype
 from ..errors import ChainruleError, ConfigError, ShapeError, StateDictError
 from ..grad_mode import no_grad
+from ..graph import apply, make_tensor
+from ..ops.base import Context, Function
 from ..tensor import Tensor, _is_dtype, bump_version
 
 Hook = Callable[..., Any]
@@ -115,11 +118,13 @@ class Buffer(Tensor):
 
 
 class RemovableHandle:
-    def __init__(self, hooks: dict[int, Any], key: int) -> None:
-        self.hooks, self.id = hooks, key
+    def __init__(self, hooks: dict[int, Any], key: int, module: Module | None = None) -> None:
+        self.hooks, self.id, self.module = hooks, key, module
 
     def remove(self) -> None:
         self.hooks.pop(self.id, None)
+        if self.module is not None:
+            self.module._update_has_hooks()
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -205,38 +210,124 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks_with_kwargs", set())
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        # Whether any hook dict may be non-empty: the one test on the hook-free call path.
+        # The register_* methods and handles keep it; a hook put into a dict by hand is not
+        # seen until the next register_*.
+        object.__setattr__(self, "_has_hooks", False)
         self.__dict__.setdefault("_init_args", {})
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._forward_pre_hooks:
-            for hook in list(self._forward_pre_hooks.values()):
+        if self._has_hooks:
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _update_has_hooks(self) -> None:
+        object.__setattr__(
+            self,
+            "_has_hooks",
+            bool(
+                self._forward_pre_hooks
+                or self._forward_hooks
+                or self._backward_hooks
+                or self._backward_pre_hooks
+            ),
+        )
+
+    def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """PyTorch's order: forward pre-hooks, the inputs' backward hook, forward, forward
+        hooks, the outputs' backward hook."""
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in self._forward_pre_hooks_with_kwargs:
+                changed = hook(self, args, kwargs)
+                if changed is not None:
+                    if not (isinstance(changed, tuple) and len(changed) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {changed}."
+                        )
+                    args, kwargs = changed
+            else:
                 changed = hook(self, args)
                 if changed is not None:
                     args = changed if isinstance(changed, tuple) else (changed,)
+        backward = None
+        if (self._backward_hooks or self._backward_pre_hooks) and grad_mode.enabled:
+            backward = _BackwardHook(
+                self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values())
+            )
+            args = backward.setup_input_hook(args)
         out = self.forward(*args, **kwargs)
-        if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
+        for key, hook in list(self._forward_hooks.items()):
+            if key in self._forward_hooks_with_kwargs:
+                changed = hook(self, args, kwargs, out)
+            else:
                 changed = hook(self, args, out)
-                if changed is not None:
-                    out = changed
+            if changed is not None:
+                out = changed
+        if backward is not None:
+            out = backward.setup_output_hook(out)
         return out
 
-    def register_forward_hook(self, hook: Hook) -> RemovableHandle:
-        """Call ``hook(module, inputs, output)`` after every forward; a value it returns
-        replaces the output. ``.remove()`` on the handle undoes it."""
+    def _add_hook(
+        self, hooks: OrderedDict[int, Hook], hook: Hook, prepend: bool
+    ) -> RemovableHandle:
         key = next(_hook_ids)
-        self._forward_hooks[key] = hook
-        return RemovableHandle(self._forward_hooks, key)
+        hooks[key] = hook
+        if prepend:
+            hooks.move_to_end(key, last=False)
+        object.__setattr__(self, "_has_hooks", True)
+        return RemovableHandle(hooks, key, self)
 
-    def register_forward_pre_hook(self, hook: Hook) -> RemovableHandle:
-        """Call ``hook(module, inputs)`` before every forward; a value it returns replaces the
-        inputs."""
-        key = next(_hook_ids)
-        self._forward_pre_hooks[key] = hook
-        return RemovableHandle(self._forward_pre_hooks, key)
+    def register_forward_hook(
+        self,
+        hook: Hook,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        with_kwargs) after every forward, after the earlier ones unless prepend; a value it
+        returns replaces the output. ``.remove()`` on the handle undoes it. always_call is
+        accepted (an exception in forward propagates without calling hooks)."""
+        handle = self._add_hook(self._forward_hooks, hook, prepend)
+        if with_kwargs:
+            self._forward_hooks_with_kwargs.add(handle.id)
+        return handle
+
+    def register_forward_pre_hook(
+        self, hook: Hook, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; a value it returns replaces the
+        args. With with_kwargs, ``hook(module, args, kwargs)`` returns None or a new
+        ``(args, kwargs)``."""
+        handle = self._add_hook(self._forward_pre_hooks, hook, prepend)
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(handle.id)
+        return handle
+
+    def register_full_backward_hook(self, hook: Hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` once the gradients with respect to
+        the module's positional tensor inputs are computed (None for an input that does not
+        require grad); a tuple it returns replaces grad_input."""
+        return self._add_hook(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to the module's
+        outputs arrive, before they go further back; a tuple it returns replaces them."""
+        return self._add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook: Hook) -> RemovableHandle:
+        """PyTorch's deprecated module backward hook; here the same as
+        ``register_full_backward_hook``."""
+        return self._add_hook(self._backward_hooks, hook, False)
 
     # --------------------------------------------------------------- registration
     def __setattr__(self, name: str, value: Any) -> None:
@@ -570,6 +661,17 @@ class Module:
         raises StateDictError naming them instead."""
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"expected a dict of tensors, got {type(state_dict).__name__}")
+        hooked = [
+            (name, module)
+            for name, module in self.named_modules()
+            if module.__dict__.get("_load_state_dict_pre_hooks")
+        ]
+        if hooked:  # they may rename keys: in a copy, as PyTorch's
+            state_dict = OrderedDict(state_dict)
+            for name, module in hooked:
+                prefix = f"{name}." if name else ""
+                for hook in list(module._load_state_dict_pre_hooks.values()):
+                    hook(state_dict, prefix, {}, strict, [], [], [])
         own = self._state_slots()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -612,6 +714,22 @@ class Module:
                     bump_version(target)
         return _IncompatibleKeys(missing, unexpected)
 
+    def _register_load_state_dict_pre_hook(
+        self, hook: Hook, with_module: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` (module first with with_module) before load_state_dict
+        matches keys; it may rename this module's entries (prefix: its dotted path)."""
+        hooks = self.__dict__.get("_load_state_dict_pre_hooks")
+        if hooks is None:
+            hooks = OrderedDict()
+            object.__setattr__(self, "_load_state_dict_pre_hooks", hooks)
+        if with_module:
+            hook = functools.partial(hook, self)
+        key = next(_hook_ids)
+        hooks[key] = hook
+        return RemovableHandle(hooks, key)
+
     # --------------------------------------------------------------- description
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this module (model files store them)."""
@@ -651,14 +769,227 @@ class Module:
         return type(self).__name__
 
     def __repr__(self) -> str:
-        lines = []
+        # PyTorch's layout: the extra_repr inline when it is one line and there are no
+        # children, else every line of it and of the children indented below the name
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
         for name, child in self._modules.items():
             child_repr = repr(child).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child_repr}")
-        head = f"{self._get_name()}({self.extra_repr()}"
+            lines.append(f"({name}): {child_repr}")
         if not lines:
-            return head + ")"
-        return head + "\n" + "\n".join(lines) + "\n)"
+            return f"{self._get_name()}()"
+        if len(lines) == 1 and extra:
+            return f"{self._get_name()}({extra})"
+        return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class _BackwardHookFunction(Function):
+    """y = x for the tensors given (packed into one flat array);  dy/dx = 1. Its backward
+    hands the incoming gradients, split per tensor, to a callback that may replace them: one
+    node for all the tensors, so that a module hook sees every gradient at once (the engine's
+    nodes have one output, so the tensors are packed and sliced back out)."""
+
+    promotes = False
+
+    @staticmethod
+    def forward(
+        ctx: Context, *arrays: Any, callback: Callable[..., Any], received: list[bool]
+    ) -> Any:
+        ctx.shapes = [a.shape for a in arrays]
+        ctx.dtypes = [a.dtype for a in arrays]
+        ctx.callback, ctx.received = callback, received
+        if len(arrays) == 1:
+            return arrays[0].copy()
+        dtype = np.result_type(*arrays)
+        return np.concatenate([a.astype(dtype, copy=False).ravel() for a in arrays])
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Any) -> Any:
+        if len(ctx.shapes) == 1:
+            grads = [grad_out]
+        else:
+            grads, offset = [], 0
+            for shape, dtype in zip(ctx.shapes, ctx.dtypes, strict=True):
+                size = math.prod(shape)
+                piece = grad_out[offset : offset + size].reshape(shape).astype(dtype)
+                # a tensor that no gradient reached gets None, as PyTorch's
+                grads.append(piece if ctx.received[len(grads)] else None)
+                offset += size
+        new = ctx.callback(grads)
+        out = []
+        for grad, shape in zip(new, ctx.shapes, strict=True):
+            if grad is not None and grad.shape != shape:
+                raise ShapeError(
+                    f"a module backward hook returned a gradient of shape {grad.shape} for a "
+                    f"tensor of shape {shape}"
+                )
+            out.append(grad)
+        return tuple(out)
+
+
+def _through_hook(
+    items: tuple[Any, ...], callback: Callable[..., Any]
+) -> tuple[tuple[Any, ...], list[int] | None]:
+    """items with every float tensor that requires grad replaced by its image under
+    _BackwardHookFunction; and those positions (None when there is none)."""
+    live = [
+        i
+        for i, x in enumerate(items)
+        if isinstance(x, Tensor) and x.requires_grad and x.dtype.kind in "fc"
+    ]
+    if not live:
+        return items, None
+    received = [False] * len(live)
+    packed = apply(
+        _BackwardHookFunction, *(items[i] for i in live), callback=callback, received=received
+    )
+    out = list(items)
+    if len(live) == 1:
+        out[live[0]] = packed
+        return tuple(out), live
+    offset = 0
+    for k, i in enumerate(live):
+        x = items[i]
+        size = x.numel()
+        out[i] = apply(
+            _Unpack, packed, offset=offset, shape=x.shape, dtype=x.dtype, received=received, k=k
+        )
+        offset += size
+    return tuple(out), live
+
+
+class _Unpack(Function):
+    """y = packed[offset : offset + size] as shape;  dy/dpacked = 1 there, 0 elsewhere. Its
+    backward notes that a gradient reached the piece."""
+
+    promotes = False
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        packed: Any,
+        offset: int,
+        shape: tuple[int, ...],
+        dtype: Any,
+        received: list[bool],
+        k: int,
+    ) -> Any:
+        ctx.size, ctx.offset, ctx.received, ctx.k = packed.size, offset, received, k
+        size = math.prod(shape)
+        return packed[offset : offset + size].reshape(shape).astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Any) -> Any:
+        ctx.received[ctx.k] = True
+        full = np.zeros(ctx.size, dtype=grad_out.dtype)
+        full[ctx.offset : ctx.offset + grad_out.size] = grad_out.ravel()
+        return full
+
+
+def _grad_array(grad: Any) -> Any:
+    if grad is None:
+        return None
+    # a copy: the hook's tensor may be kept by the user, and the engine may sum into it
+    return np.array(grad.array if isinstance(grad, Tensor) else grad, copy=True)
+
+
+class _BackwardHook:
+    """One forward call's module backward hooks: the outputs' node records grad_output (after
+    the pre-hooks); the inputs' node then calls the hooks with grad_input and grad_output."""
+
+    def __init__(self, module: Module, hooks: list[Hook], pre_hooks: list[Hook]) -> None:
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.grad_outputs: tuple[Any, ...] | None = None
+        self.n_inputs = 0
+        self.input_index: list[int] | None = None
+        self.zero_inputs: list[tuple[int, tuple[int, ...], Any]] = []
+        self.output_index: list[int] = []
+        self.n_outputs = 0
+
+    def setup_input_hook(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        self.n_inputs = len(args)
+        if not self.hooks:
+            return args
+        # PyTorch hands a float tensor input that does not require grad, beside one that
+        # does, a zero gradient
+        self.zero_inputs = [
+            (i, a.shape, a.dtype)
+            for i, a in enumerate(args)
+            if isinstance(a, Tensor) and not a.requires_grad and a.dtype.kind in "fc"
+        ]
+        args, self.input_index = _through_hook(args, self._on_input_grads)
+        return args
+
+    def setup_output_hook(self, out: Any) -> Any:
+        is_tuple = isinstance(out, tuple)
+        items = out if is_tuple else (out,)
+        self.n_outputs = len(items)
+        items, index = _through_hook(items, self._on_output_grads)
+        if index is None:
+            return out
+        self.output_index = index
+        return items if is_tuple else items[0]
+
+    def _on_output_grads(self, grads: list[Any]) -> list[Any]:
+        packed: list[Any] = [None] * self.n_outputs
+        for i, g in zip(self.output_index, grads, strict=True):
+            packed[i] = None if g is None else make_tensor(g)
+        grad_outputs = tuple(packed)
+        for hook in self.pre_hooks:
+            new = hook(self.module, grad_outputs)
+            if new is None:
+                continue
+            new = new if isinstance(new, tuple | list) else (new,)
+            if len(new) != len(grad_outputs):
+                raise RuntimeError(
+                    f"Backward pre hook returned an invalid number of grad_output, got "
+                    f"{len(new)}, but expected {len(grad_outputs)}"
+                )
+            grad_outputs = tuple(new)
+        self.grad_outputs = grad_outputs
+        if self.input_index is None and self.hooks:
+            # no input requires grad: the hooks run now, with grad_input all None
+            grad_inputs = (None,) * self.n_inputs
+            for hook in self.hooks:
+                res = hook(self.module, grad_inputs, grad_outputs)
+                if res is not None and not (isinstance(res, tuple) and all(r is None for r in res)):
+                    raise RuntimeError(
+                        "Backward hook for Modules where no input requires gradient should "
+                        "always return None or None for all gradients."
+                    )
+            self.grad_outputs = None
+        return [
+            g if grad_outputs[i] is packed[i] else _grad_array(grad_outputs[i])
+            for i, g in zip(self.output_index, grads, strict=True)
+        ]
+
+    def _on_input_grads(self, grads: list[Any]) -> list[Any]:
+        if self.grad_outputs is None:  # reached without passing the outputs' node
+            return grads
+        packed: list[Any] = [None] * self.n_inputs
+        index = self.input_index or []  # set: this node exists only for wrapped inputs
+        for i, g in zip(index, grads, strict=True):
+            packed[i] = None if g is None else make_tensor(g)
+        for i, shape, dtype in self.zero_inputs:
+            packed[i] = make_tensor(np.zeros(shape, dtype=dtype))
+        original = tuple(packed)
+        grad_inputs = original
+        for hook in self.hooks:
+            new = hook(self.module, grad_inputs, self.grad_outputs)
+            if new is None:
+                continue
+            new = new if isinstance(new, tuple | list) else (new,)
+            if len(new) != len(grad_inputs):
+                raise RuntimeError(
+                    f"Backward hook returned an invalid number of grad_input, got {len(new)}, "
+                    f"but expected {len(grad_inputs)}"
+                )
+            grad_inputs = tuple(new)
+        self.grad_outputs = None
+        return [
+            g if grad_inputs[i] is original[i] else _grad_array(grad_inputs[i])
+            for i, g in zip(index, grads, strict=True)
+        ]
 
 
 def _same(value: Any, default: Any) -> bool:
