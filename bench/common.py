@@ -105,7 +105,19 @@ def blas_info() -> list[dict[str, Any]]:
 
 
 def kernel_info() -> str:
-    """The kernel backend chainrule runs (CHAINRULE_KERNELS chooses it), with numba's version."""
+    """The kernel backend chainrule runs (CHAINRULE_KERNELS chooses it), with numba's version
+    and threading layer, as a fresh process (a worker) sees them: PyTorch, loaded here, would
+    change numba's choice of layer."""
+    import subprocess
+
+    code = "from bench.common import _kernel_info; print(_kernel_info())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    return out.stdout.strip()
+
+
+def _kernel_info() -> str:
     from chainrule import kernels
 
     name = kernels.backend()

@@ -55,7 +55,7 @@ def torch_twin(model: nn.Sequential) -> Any:
             raise ValueError(f"no PyTorch twin for {name}")
         layers.append(twin)
     net = torch.nn.Sequential(*layers)
-    state = {k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()}
+    state = {k: torch.from_numpy(v.numpy().copy()) for k, v in model.state_dict().items()}
     net.load_state_dict(state)
     return net
 

@@ -31,14 +31,14 @@ def build(lib: str, kind: str, optimizer: str) -> tuple[Callable, Callable, Call
             opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
 
         def train(xb: np.ndarray, yb: np.ndarray) -> None:
-            loss = F.cross_entropy(model(cr.tensor(xb)), yb)
+            loss = F.cross_entropy(model(cr.from_numpy(xb)), cr.from_numpy(yb))
             opt.zero_grad()
             loss.backward()
             opt.step()
 
         def predict(xb: np.ndarray) -> np.ndarray:
             with cr.no_grad():
-                return model(cr.tensor(xb)).argmax(1)
+                return model(cr.from_numpy(xb)).argmax(1).numpy()
 
     else:
         import torch

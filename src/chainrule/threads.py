@@ -71,7 +71,20 @@ def set_num_threads(num: int) -> None:
     threadpool_limits(limits=num, user_api="blas")  # stays in force (not used as a context)
     from . import kernels
 
-    kernels.set_num_threads(num)
+    kernels.set_num_threads(1 if num > 1 and _blas_workers_spin() else num)
+
+
+def _blas_workers_spin() -> bool:
+    """Whether BLAS's idle workers keep their cores: OpenBLAS's own (pthreads) pool spins after
+    each product, so a kernel's second thread waits for that core (an MNIST CNN step at 2
+    threads measured 71-77 ms with the kernels on 2 threads, 66 ms on 1). An OpenMP-built BLAS
+    shares its pool instead."""
+    from threadpoolctl import threadpool_info
+
+    return any(
+        p.get("internal_api") == "openblas" and p.get("threading_layer") == "pthreads"
+        for p in threadpool_info()
+    )
 
 
 def ensure_num_threads() -> int:
