@@ -1337,7 +1337,13 @@ class Graph:
         spec = SPECS[step.op]
         fn = spec.torch if self.is_torch and spec.torch is not None else spec.run
         xs = [self.pool[i] for i in step.inputs]
-        if not self.is_torch:
+        if self.is_torch:
+            # PyTorch rebuilds a view's grad_fn lazily, when it is read; its in-place check reads
+            # the stale one, so a view whose base an in-place op through another view changed
+            # counts as a leaf and ``view.clamp_()`` is refused, unless grad_fn was read first.
+            for x in xs:
+                _ = x.grad_fn
+        else:
             self._note_hazards(spec, step, xs)
         out = fn(self.L, *xs, **step.params)
         outs = out if isinstance(out, tuple) else (out,)
