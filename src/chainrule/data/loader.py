@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..random import default_generator
 
 
 class DataLoader:
@@ -18,7 +19,8 @@ class DataLoader:
         x: inputs (N, ...); y: labels (N,) or None (then batches are x_batch only).
         batch_size: samples per batch; the last batch is smaller unless drop_last.
         shuffle: a new random order each epoch, from this loader's own seeded generator.
-        seed: makes the sequence of orders reproducible.
+        seed: makes the sequence of orders reproducible; None draws one from chainrule's
+            global generator, so ``chainrule.manual_seed`` fixes the orders, as in PyTorch.
 
     ``state_dict()`` captures the position inside an epoch, so a loader restored mid-epoch yields
     exactly the remaining batches and then the same later epochs as one never interrupted.
@@ -62,6 +64,8 @@ class DataLoader:
             raise DataError(f"x has {len(x)} samples but y has {len(y)}")
         self.x, self.y = x, y
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
+        if seed is None:
+            seed = int(default_generator().integers(2**63))
         self._rng = np.random.default_rng(seed)
         self._epoch_rng_state: dict[str, Any] | None = None  # before this epoch's permutation
         self._order: np.ndarray | None = None
