@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from chainrule import nn
+from chainrule import models, nn
 from chainrule.errors import FormatError
 from chainrule.serialization import LAYER_TYPES, load, save
 
@@ -24,7 +24,7 @@ SAMPLE = {
     "downscale_factor": 2, "threshold": 0.1, "value": 0.0, "dim": 1, "unflattened_size": (2, 2),
     "mode": "LSTM", "bias": True, "num_chunks": 4, "d_model": 4, "nhead": 2, "num_layers": 2,
     "padding": 1, "in1_features": 3, "in2_features": 2, "size": 3, "groups": 2,
-    "norm_type": 2,
+    "norm_type": 2, "inplanes": 4, "planes": 4,
 }  # fmt: skip
 
 # Layers whose defaults build a large model, built small instead.
@@ -83,7 +83,7 @@ def test_layer_built_from_a_module_is_refused_clearly(name: str, tmp_path: Path)
     assert not (tmp_path / "layer.npz").exists()
 
 
-def test_every_layer_of_nn_is_registered() -> None:
+def test_every_layer_of_nn_and_of_the_built_in_models_is_registered() -> None:
     exported = {
         name
         for name in nn.__all__
@@ -92,4 +92,5 @@ def test_every_layer_of_nn_is_registered() -> None:
         and "Loss" not in name
         and getattr(nn, name) is not nn.Module
     }
+    exported |= {cls.__name__ for cls in models.LAYERS}
     assert exported == set(LAYER_TYPES)

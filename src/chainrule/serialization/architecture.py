@@ -7,14 +7,15 @@ import inspect
 import math
 from typing import Any
 
-from .. import nn
+from .. import models, nn
 from ..errors import ChainruleError, ConfigError, FormatError
 from ..nn.module import AllocationError
 from .archive import MAX_DEPTH, MAX_DIMS
 
 
 def _layer_types() -> dict[str, type[nn.Module]]:
-    """Every layer class exported by chainrule.nn (losses excluded): the only loadable types."""
+    """Every layer class exported by chainrule.nn (losses excluded) and the built-in models'
+    own layers (chainrule.models.LAYERS): the only loadable types."""
     types = {}
     for name in nn.__all__:
         cls = getattr(nn, name)
@@ -25,6 +26,8 @@ def _layer_types() -> dict[str, type[nn.Module]]:
             and "Loss" not in name
         ):
             types[name] = cls
+    for cls in models.LAYERS:
+        types[cls.__name__] = cls
     return types
 
 
@@ -102,8 +105,8 @@ def describe(model: nn.Module) -> dict[str, Any]:
     name = type(model).__name__
     if LAYER_TYPES.get(name) is not type(model):
         raise FormatError(
-            f"cannot save a {name} as a model file: only chainrule.nn layers (and Sequentials "
-            "of them) can be described; save its weights with "
+            f"cannot save a {name} as a model file: only chainrule.nn layers, the built-in "
+            "models' layers and Sequentials of them can be described; save its weights with "
             "chainrule.save(model.state_dict(), path) and rebuild it in code"
         )
     try:

@@ -1,12 +1,12 @@
-"""The built-in architectures that the CLI, the benchmarks and the demos share."""
+"""Feed-forward architectures: the MLP and the plain CNN, and the activations they take by name."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-from . import nn
-from .errors import ConfigError
+from .. import nn
+from ..errors import ConfigError
 
 
 def activation_name(cls: type[nn.Module]) -> str:
