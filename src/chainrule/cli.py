@@ -79,7 +79,7 @@ def _add_threads_flag(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .models import ACTIVATIONS
     from .nn.init import INIT_SCHEMES
-    from .train.recipes import MODELS
+    from .train.recipes import MODELS, SCHEDULES
 
     parser = _Parser(prog="chainrule", description="Backpropagation on NumPy, made visible.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--clip-norm", type=float, help="clip the gradient norm to this value")
     train.add_argument("--lr-step", type=_positive_int, help="multiply lr by --lr-gamma every N")
     train.add_argument("--lr-gamma", type=float)
+    train.add_argument(
+        "--schedule", choices=SCHEDULES,
+        help="learning-rate schedule (default: the recipe's; step when --lr-step is given)",
+    )  # fmt: skip
     train.add_argument("--val-split", type=_fraction, help="validation fraction of train")
     train.add_argument("--early-stopping", type=_positive_int, metavar="N", help="patience")
     train.add_argument("--seed", type=int)
@@ -248,7 +252,12 @@ def _resume_settings(
         )
     metadata = read_checkpoint_metadata(path)
     config, saved_options = _saved_settings(metadata, path)
-    if overrides["epochs"] is not None:
+    if overrides["epochs"] is not None and overrides["epochs"] != config["epochs"]:
+        if config.get("schedule") in ("onecycle", "cosine"):
+            raise ConfigError(
+                f"--epochs cannot change on resume of this run: its {config['schedule']} "
+                f"learning-rate schedule was planned for {config['epochs']} epochs"
+            )
         config["epochs"] = overrides["epochs"]
     merged = {k: v if v is not None else saved_options.get(k) for k, v in options.items()}
     return run_dir, config, merged

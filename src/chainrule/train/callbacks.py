@@ -113,12 +113,21 @@ class EarlyStopping(Callback):
 
 
 class LRSchedule(Callback):
-    """Step a learning-rate schedule once per epoch (ReduceLROnPlateau gets ``monitor``)."""
+    """Step a learning-rate schedule once per epoch, or once per batch with every='batch'
+    (OneCycleLR, CyclicLR); ReduceLROnPlateau gets ``monitor``."""
 
-    def __init__(self, scheduler: Any, monitor: str = "val_loss") -> None:
-        self.scheduler, self.monitor = scheduler, monitor
+    def __init__(self, scheduler: Any, monitor: str = "val_loss", every: str = "epoch") -> None:
+        if every not in ("epoch", "batch"):
+            raise ConfigError(f"LRSchedule steps every 'epoch' or 'batch', got {every!r}")
+        self.scheduler, self.monitor, self.every = scheduler, monitor, every
+
+    def on_batch_end(self, state: TrainingState) -> None:
+        if self.every == "batch":
+            self.scheduler.step()
 
     def on_epoch_end(self, state: TrainingState, logs: dict[str, Any]) -> None:
+        if self.every == "batch":
+            return
         if isinstance(self.scheduler, ReduceLROnPlateau):
             value = logs.get(self.monitor, logs.get("loss"))
             self.scheduler.step(value)
