@@ -1,4 +1,4 @@
-"""chainrule against PyTorch on W-MLP and W-CNN, side by side in one run.
+"""chainrule against PyTorch on W-MLP, W-CNN and the CLI's ResNet and LSTM, side by side in one run.
 
     python -m bench.run [--quick] [--full] [--out bench/results/latest.json]
 
@@ -24,8 +24,7 @@ import numpy as np
 import chainrule as cr
 from bench.common import REPO, ceiling, has_torch, load_data, machine
 from bench.models import (
-    chainrule_cnn,
-    chainrule_mlp,
+    chainrule_model,
     inference_flops_per_sample,
     train_flops_per_sample,
 )
@@ -145,7 +144,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke test)")
     parser.add_argument("--full", action="store_true", help="also time the CNN to 99%%")
-    parser.add_argument("--skip-cnn", action="store_true")
+    parser.add_argument("--skip-cnn", action="store_true", help="the MLP only")
+    parser.add_argument(
+        "--skip-arch", action="store_true", help="without the CLI's ResNet and LSTM"
+    )
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "latest.json"))
     args = parser.parse_args()
     rounds, steps = (3, 5) if args.quick else (7, 20)
@@ -157,23 +159,29 @@ def main() -> None:
     x_flat, y, x_flat_te, y_te, source = load_data(flat=True)
     report["data"] = source
     kinds = ["mlp"] if args.skip_cnn or not hasattr(cr.nn, "Conv2d") else ["mlp", "cnn"]
+    if not args.skip_cnn and not args.skip_arch:
+        kinds += ["resnet", "lstm"]
     for kind in kinds:
-        x = x_flat if kind == "mlp" else x_flat.reshape(-1, 1, 28, 28)  # (N, 1, 28, 28)
-        model = chainrule_mlp() if kind == "mlp" else chainrule_cnn()
+        x = x_flat.reshape(-1, 1, 28, 28) if kind == "cnn" else x_flat  # resnet, lstm: rows
+        model = chainrule_model(kind)
         shape = x.shape[1:]
-        flops_train = train_flops_per_sample(model, shape)
-        flops_infer = inference_flops_per_sample(model, shape)
-        kind_steps = steps if kind == "mlp" else max(3, steps // 4)
+        # FLOPs are counted for the plain stacks only (a block's convolutions are inside it).
+        flat = kind in ("mlp", "cnn")
+        flops_train = train_flops_per_sample(model, shape) if flat else None
+        flops_infer = inference_flops_per_sample(model, shape) if flat else None
+        kind_steps = {"mlp": steps, "lstm": max(3, steps // 2)}.get(kind, max(3, steps // 4))
         for n in (1, 2):
             figures = throughput(kind, n, rounds, kind_steps, x, y)
             report[f"{kind}_{n}t"] = figures
             for what, flops in (("train", flops_train), ("infer", flops_infer)):
                 ours, theirs = figures[f"chainrule_{what}"], figures.get(f"torch_{what}")
+                name = f"W-{kind.upper()}" if flat else {"resnet": "ResNet", "lstm": "LSTM"}[kind]
                 rows.append([
-                    f"W-{kind.upper()} {'training' if what == 'train' else 'inference'} "
+                    f"{name} {'training' if what == 'train' else 'inference'} "
                     f"samples/s, {n} thread{'s' if n > 1 else ''}",
                     ours, theirs, ratio(ours, theirs, True),
-                    ours * flops / 1e9, None if theirs is None else theirs * flops / 1e9,
+                    None if flops is None else ours * flops / 1e9,
+                    None if theirs is None or flops is None else theirs * flops / 1e9,
                 ])  # fmt: skip
     if has_torch():
         figures = contention("mlp", rounds, steps, x_flat, y)
@@ -185,7 +193,7 @@ def main() -> None:
         ours, theirs = slowdown["chainrule"], slowdown["torch"]
         rows.append(["W-MLP training, default threads, slowdown beside a busy process",
                      ours, theirs, ratio(ours, theirs, False), None, None])  # fmt: skip
-        for kind in kinds:
+        for kind in [k for k in kinds if k in ("mlp", "cnn")]:
             memory = {lib: peak_memory(lib, kind) for lib in ("chainrule", "torch")}
             report[f"peak_memory_mib_{kind}"] = memory
             rows.append([f"MNIST {kind.upper()} epoch, peak RSS MiB", memory["chainrule"],

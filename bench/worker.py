@@ -17,10 +17,10 @@ BATCH = 128
 def build(lib: str, kind: str, optimizer: str) -> tuple[Callable, Callable, Callable]:
     """train_step(x, y), predict(x) -> labels, set_lr(lr) for one library; same initial weights."""
     import chainrule as cr
-    from bench.models import chainrule_cnn, chainrule_mlp, torch_twin
+    from bench.models import chainrule_model, torch_twin
 
     cr.manual_seed(0)
-    model = chainrule_mlp() if kind == "mlp" else chainrule_cnn()
+    model = chainrule_model(kind)
     if lib == "chainrule":
         from chainrule import functional as F
         from chainrule import optim
@@ -43,7 +43,7 @@ def build(lib: str, kind: str, optimizer: str) -> tuple[Callable, Callable, Call
     else:
         import torch
 
-        net = torch_twin(model)
+        net = torch_twin(model, kind)
         if optimizer == "adam":
             opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         else:
