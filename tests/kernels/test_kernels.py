@@ -227,3 +227,33 @@ def test_two_by_two_pooling_with_nans_and_odd_sizes() -> None:
     np.testing.assert_array_equal(dx[..., :, 6], 0)
     assert dx[0, 0, 0, 1] == grad[0, 0, 0, 0] and dx[1, 0, 0, 0] == grad[1, 0, 0, 0]
     np.testing.assert_allclose(dx.sum(axis=(2, 3)), grad.sum(axis=(2, 3)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_cell_and_its_backward(dtype: type) -> None:
+    n, hidden, size = 6, 5, 3
+    pre = (4 * rng.standard_normal((n, 4 * hidden))).astype(dtype)
+    pre[0, 0], pre[1, hidden] = -1000.0, 1000.0  # σ saturates without overflow
+    packed = rng.standard_normal((n, size + hidden)).astype(dtype)  # [h | c] as the op keeps it
+    c_prev = packed[:, size:]  # a strided view, as out[t - 1, :, P:] is
+    outputs = {}
+    for name, backend in (("numba", numba_backend), ("numpy", reference)):
+        a = pre.copy()
+        state = np.zeros((n, size + hidden), dtype)
+        c, h, tanh_c = state[:, size:], np.zeros((n, hidden), dtype), np.zeros((n, hidden), dtype)
+        assert backend.lstm_cell(a, c_prev, c, tanh_c, h) is None
+        outputs[name] = (a, c.copy(), tanh_c, h)
+    for mine, expected in zip(outputs["numba"], outputs["numpy"], strict=True):
+        close(mine, expected)
+    acts, _, tanh_c, _ = outputs["numpy"]
+    assert np.all((acts >= 0) & (acts <= 1) | (np.abs(acts) <= 1))
+    dh, dc = (rng.standard_normal((n, hidden)).astype(dtype) for _ in range(2))
+    grads = {}
+    for name, backend in (("numba", numba_backend), ("numpy", reference)):
+        dgates = np.zeros((n, 4 * hidden), dtype)
+        dc_copy = dc.copy()
+        dc_prev = backend.lstm_cell_backward(acts, c_prev, tanh_c, dh, dc_copy, dgates)
+        np.testing.assert_array_equal(dc_copy, dc)  # the caller's dc is only read
+        grads[name] = (dgates, dc_prev)
+    for mine, expected in zip(grads["numba"], grads["numpy"], strict=True):
+        close(mine, expected)

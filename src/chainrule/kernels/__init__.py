@@ -2,7 +2,8 @@
 
 An op keeps its math (what is computed, its derivative); the loops that move memory live here:
 im2col/col2im and the layout changes around a convolution's matrix product, max pooling with the
-argmax it saves, ReLU's forward and backward passes, and the optimisers' fused updates.
+argmax it saves, ReLU's forward and backward passes, an LSTM step's gates, and the optimisers'
+fused updates.
 
 - ``numpy``: the reference, NumPy only (its elementwise passes run on one thread; its matrix
   products, which the ops call directly, use BLAS's threads);
@@ -40,6 +41,8 @@ KERNELS = (
     "channels_first",
     "max_pool",
     "max_pool_backward",
+    "lstm_cell",
+    "lstm_cell_backward",
 )
 BACKENDS = ("numpy", "numba")
 
@@ -53,6 +56,8 @@ to_images: Callable[..., Any]
 channels_first: Callable[..., Any]
 max_pool: Callable[..., Any]
 max_pool_backward: Callable[..., Any]
+lstm_cell: Callable[..., Any]
+lstm_cell_backward: Callable[..., Any]
 
 _active: ModuleType | None = None
 _threads: int | None = None

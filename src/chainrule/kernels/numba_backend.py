@@ -184,6 +184,58 @@ def adam(
     return None
 
 
+# --------------------------------------------------------------------------------- LSTM
+@_jit
+def _lstm_cell(a, c_prev, c, tanh_c, h, half):  # type: ignore[no-untyped-def]
+    n, hidden = c.shape
+    for r in prange(n):
+        for j in range(hidden):
+            # σ(x) = (1 + tanh(x/2))/2 never overflows, unlike 1/(1 + e^-x) at x = -1000.
+            i = half + half * np.tanh(half * a[r, j])
+            f = half + half * np.tanh(half * a[r, hidden + j])
+            g = np.tanh(a[r, 2 * hidden + j])
+            o = half + half * np.tanh(half * a[r, 3 * hidden + j])
+            a[r, j], a[r, hidden + j], a[r, 2 * hidden + j], a[r, 3 * hidden + j] = i, f, g, o
+            cj = f * c_prev[r, j] + i * g
+            c[r, j] = cj
+            tc = np.tanh(cj)
+            tanh_c[r, j] = tc
+            h[r, j] = o * tc
+
+
+def lstm_cell(a: Array, c_prev: Array, c: Array, tanh_c: Array, h: Array) -> None:
+    if a.size < SMALL or a.dtype.kind != "f" or not a.flags.c_contiguous:
+        return reference.lstm_cell(a, c_prev, c, tanh_c, h)
+    _lstm_cell(a, c_prev, c, tanh_c, h, a.dtype.type(0.5))
+    return None
+
+
+@_jit
+def _lstm_cell_backward(acts, c_prev, tanh_c, dh, dc, dgates, dc_prev, one):  # type: ignore[no-untyped-def]
+    n, hidden = tanh_c.shape
+    for r in prange(n):
+        for j in range(hidden):
+            i, f = acts[r, j], acts[r, hidden + j]
+            g, o = acts[r, 2 * hidden + j], acts[r, 3 * hidden + j]
+            tc, dhj = tanh_c[r, j], dh[r, j]
+            dcj = dc[r, j] + dhj * o * (one - tc * tc)
+            dgates[r, j] = dcj * g * i * (one - i)
+            dgates[r, hidden + j] = dcj * c_prev[r, j] * f * (one - f)
+            dgates[r, 2 * hidden + j] = dcj * i * (one - g * g)
+            dgates[r, 3 * hidden + j] = dhj * tc * o * (one - o)
+            dc_prev[r, j] = dcj * f
+
+
+def lstm_cell_backward(
+    acts: Array, c_prev: Array, tanh_c: Array, dh: Array, dc: Array, dgates: Array
+) -> Array:
+    if acts.size < SMALL or acts.dtype.kind != "f" or not dgates.flags.c_contiguous:
+        return reference.lstm_cell_backward(acts, c_prev, tanh_c, dh, dc, dgates)
+    dc_prev = np.empty(tanh_c.shape, dtype=tanh_c.dtype)
+    _lstm_cell_backward(acts, c_prev, tanh_c, dh, dc, dgates, dc_prev, acts.dtype.type(1))
+    return dc_prev
+
+
 # --------------------------------------------------------------------------- convolution
 @_jit
 def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):  # type: ignore[no-untyped-def]

@@ -92,6 +92,46 @@ def lerp_(start: Array, end: Array, weight: float) -> Array:
     return difference
 
 
+# --------------------------------------------------------------------------------- LSTM
+def lstm_cell(a: Array, c_prev: Array, c: Array, tanh_c: Array, h: Array) -> None:
+    """One LSTM step from the pre-activations a (N, 4H), gates (i, f, g, o): a becomes
+    (σ(i), σ(f), tanh(g), σ(o)) in place; c = f·c_prev + i·g, tanh_c = tanh(c), h = o·tanh_c
+    are written into the given (N, H) arrays (h may be a strided view)."""
+    hidden = c.shape[-1]
+    # σ(x) = (1 + tanh(x/2))/2: all four gates are one tanh of the scaled pre-activation, then
+    # an affine map, so the gates cost four array passes instead of eight.
+    scale = np.full(a.shape[-1], 0.5, dtype=a.dtype)
+    scale[2 * hidden : 3 * hidden] = 1
+    shift = np.full(a.shape[-1], 0.5, dtype=a.dtype)
+    shift[2 * hidden : 3 * hidden] = 0
+    a *= scale
+    np.tanh(a, out=a)
+    a *= scale
+    a += shift
+    i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+    np.multiply(f, c_prev, out=c)
+    c += i * g
+    np.tanh(c, out=tanh_c)
+    np.multiply(o, tanh_c, out=h)
+
+
+def lstm_cell_backward(
+    acts: Array, c_prev: Array, tanh_c: Array, dh: Array, dc: Array, dgates: Array
+) -> Array:
+    """The step's gate gradients from dh and dc (N, H), the gradients reaching h_t and c_t
+    from above: dc' = dc + dh·o·(1 - tanh² c_t), then d(i, f, g, o) = (dc'·g·σ'(i),
+    dc'·c_{t-1}·σ'(f), dc'·i·(1 - g²), dh·tanh c_t·σ'(o)) into dgates (N, 4H), with σ' = s(1 - s)
+    of the activation s. Returns dc_{t-1} = dc'·f."""
+    hidden = tanh_c.shape[-1]
+    i, f, g, o = (acts[:, k * hidden : (k + 1) * hidden] for k in range(4))
+    dc = dc + dh * o * (1 - tanh_c * tanh_c)
+    np.multiply(dc, g * i * (1 - i), out=dgates[:, :hidden])
+    np.multiply(dc, c_prev * f * (1 - f), out=dgates[:, hidden : 2 * hidden])
+    np.multiply(dc, i * (1 - g * g), out=dgates[:, 2 * hidden : 3 * hidden])
+    np.multiply(dh, tanh_c * o * (1 - o), out=dgates[:, 3 * hidden :])
+    return dc * f
+
+
 # --------------------------------------------------------------------------- convolution
 # Any number of spatial axes: (N, C, *sizes) images, kernels and strides one entry per axis.
 def offset_view(xp: Array, offset: Shape, stride: Shape, out_sizes: Shape) -> Array:

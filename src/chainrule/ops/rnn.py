@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from .base import Array, Context, Function, Grads
 
 
@@ -109,6 +110,7 @@ class LSTMRecurrence(Function):
     """(i,f,g,o) = (σ,σ,tanh,σ)(gx_t + h_{t-1}W_hhᵀ + b_hh), c_t = f·c_{t-1} + i·g,
     h_t = o·tanh(c_t) (times W_hrᵀ with a projection), returned as [h_t | c_t];  BPTT with
     dc_t = dc + dh·o·(1 - tanh² c_t),  d(i,f,g,o) = (dc·g, dc·c_{t-1}, dc·i, dh·tanh c_t)·act'.
+    The gates of one step are one kernel pass (kernels.lstm_cell, lstm_cell_backward).
 
     h0 is (N, P) and c0 (N, H), P = H without a projection; the output is (L, N, P + H).
     """
@@ -128,12 +130,6 @@ class LSTMRecurrence(Function):
         length, batch, size = gates_x.shape
         hidden, out_size = size // 4, h0.shape[-1]
         dtype = gates_x.dtype
-        # σ(a) = (1 + tanh(a/2))/2: all four gates are one tanh of the scaled pre-activation,
-        # then an affine map, so a step costs four array passes instead of eight.
-        scale = np.full(size, 0.5, dtype=dtype)
-        scale[2 * hidden : 3 * hidden] = 1
-        shift = np.full(size, 0.5, dtype=dtype)
-        shift[2 * hidden : 3 * hidden] = 0
         acts = gates_x + bias_hh if bias_hh is not None else gates_x.copy()  # (L, N, 4H)
         out = np.empty((length, batch, out_size + hidden), dtype=dtype)  # [h | c]
         tanh_c = np.empty((length, batch, hidden), dtype=dtype)
@@ -144,20 +140,11 @@ class LSTMRecurrence(Function):
         for t in _steps(length, reverse):
             a = acts[t]  # pre-activation, then (in place) σ(i), σ(f), tanh(g), σ(o)
             a += h @ w_t
-            a *= scale
-            np.tanh(a, out=a)
-            a *= scale
-            a += shift
-            i, f, g, o = _split4(a, hidden)
-            c = out[t, :, out_size:]
-            np.multiply(f, c_prev, out=c)
-            c += i * g
-            np.tanh(c, out=tanh_c[t])
-            h = out[t, :, :out_size]
+            c, h = out[t, :, out_size:], out[t, :, :out_size]
             if unprojected is None:
-                np.multiply(o, tanh_c[t], out=h)
+                kernels.lstm_cell(a, c_prev, c, tanh_c[t], h)
             else:
-                np.multiply(o, tanh_c[t], out=unprojected[t])
+                kernels.lstm_cell(a, c_prev, c, tanh_c[t], unprojected[t])
                 h[...] = unprojected[t] @ weight_hr.T  # (N, H) @ (H, P)
             c_prev = c
         ctx.save_for_backward(out, acts, tanh_c, unprojected, h0, c0, weight_hh, weight_hr)
@@ -170,18 +157,8 @@ class LSTMRecurrence(Function):
         length, batch, hidden = tanh_c.shape
         out_size = h0.shape[-1]
         reverse = ctx.reverse
-        i, f, g, o = (acts[..., k * hidden : (k + 1) * hidden] for k in range(4))
-        c_prev = _previous(out[..., out_size:], c0, reverse)  # (L, N, H)
-        # Everything that does not depend on the incoming gradient, for all steps at once:
-        # dc/dh = o(1 - tanh² c), d(i, f, g)/dc = (g·σ', c_{t-1}·σ', i·tanh'), d o/dh = tanh c·σ'.
-        dc_dh = o * (1 - tanh_c * tanh_c)
-        ifg = np.empty((length, batch, 3, hidden), dtype=acts.dtype)
-        ifg[:, :, 0] = g * i * (1 - i)
-        ifg[:, :, 1] = c_prev * f * (1 - f)
-        ifg[:, :, 2] = i * (1 - g * g)
-        o_dh = tanh_c * o * (1 - o)
+        before = 1 if reverse else -1  # the step each step starts from
         dgates = np.empty_like(acts)  # (L, N, 4H)
-        dgates4 = dgates.reshape(length, batch, 4, hidden)  # a view: the gates i, f, g, o
         dh_projected = (
             None if weight_hr is None else np.empty((length, batch, out_size), acts.dtype)
         )
@@ -192,10 +169,8 @@ class LSTMRecurrence(Function):
                 dh_projected[t] = dh
                 dh = dh @ weight_hr  # (N, P) @ (P, H)
             dc = grad_out[t, :, out_size:] + dc_next
-            dc += dh * dc_dh[t]
-            np.multiply(dc[:, None, :], ifg[t], out=dgates4[t, :, :3])
-            np.multiply(dh, o_dh[t], out=dgates4[t, :, 3])
-            dc_next = dc * f[t]
+            c_prev = c0 if not 0 <= t + before < length else out[t + before, :, out_size:]
+            dc_next = kernels.lstm_cell_backward(acts[t], c_prev, tanh_c[t], dh, dc, dgates[t])
             dh_next = dgates[t] @ weight_hh
         h_prev = _previous(out[..., :out_size], h0, reverse)
         dw, db = _weight_grads(ctx, dgates, h_prev, 3)
