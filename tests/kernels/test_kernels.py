@@ -257,3 +257,56 @@ def test_lstm_cell_and_its_backward(dtype: type) -> None:
         grads[name] = (dgates, dc_prev)
     for mine, expected in zip(grads["numba"], grads["numpy"], strict=True):
         close(mine, expected)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shape", [(8, 3, 50), (40, 5, 1)])  # BatchNorm2d rows, BatchNorm1d
+def test_batch_norm_kernels(affine: bool, shape: tuple[int, ...]) -> None:
+    x = (3 + 2 * rng.standard_normal(shape)).astype(np.float32)
+    mean, var = numba_backend.batch_norm_stats(x)
+    for mine, expected in zip((mean, var), reference.batch_norm_stats(x), strict=True):
+        close(mine, expected)
+    c = shape[1]
+    weight = rng.standard_normal(c).astype(np.float32) if affine else None
+    bias = rng.standard_normal(c).astype(np.float32) if affine else None
+    inv_std = (1 / np.sqrt(var + np.float32(1e-5))).astype(np.float32)
+    close(numba_backend.batch_norm_forward(x, mean, inv_std, weight, bias),
+          reference.batch_norm_forward(x, mean, inv_std, weight, bias))  # fmt: skip
+    grad = rng.standard_normal(shape).astype(np.float32)
+    for need_x in (True, False):
+        mine = numba_backend.batch_norm_backward(grad, x, mean, inv_std, weight, need_x)
+        expected = reference.batch_norm_backward(grad, x, mean, inv_std, weight, need_x)
+        for a, b in zip(mine, expected, strict=True):
+            assert (a is None) == (b is None) == (not need_x and a is mine[0])
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_im2col_and_col2im_of_an_image_block(geometry) -> None:  # type: ignore[no-untyped-def]
+    shape, kernel, stride, padding, dilation = geometry
+    hw = out_hw(shape, kernel, stride, padding, dilation)
+    x = rng.standard_normal(shape).astype(np.float32)
+    start, stop = (1, shape[0]) if shape[0] > 1 else (0, 1)
+    rows, plane = shape[1] * kernel[0] * kernel[1], hw[0] * hw[1]
+    blocks = {}
+    for name, backend in (("numba", numba_backend), ("numpy", reference)):
+        out = np.full((stop - start, rows, plane), np.nan, dtype=np.float32)
+        backend.im2col_images(x, start, stop, kernel, stride, padding, dilation, hw, out)
+        blocks[name] = out
+    close(blocks["numba"], blocks["numpy"], exact=True)
+    # The block of image b is image b's columns of the whole batch.
+    whole = reference.im2col(x, kernel, stride, padding, dilation, hw)
+    close(blocks["numpy"], whole.reshape(rows, shape[0], plane)[:, start:stop].transpose(1, 0, 2))
+    dcols = rng.standard_normal(blocks["numpy"].shape).astype(np.float32)
+    images = {}
+    for name, backend in (("numba", numba_backend), ("numpy", reference)):
+        dx = np.full(shape, 7.0, dtype=np.float32)  # overwritten within the block, kept outside
+        backend.col2im_images(dcols, dx, start, stride, padding, dilation, kernel, hw)
+        assert np.all(dx[:start] == 7.0) and np.all(dx[stop:] == 7.0)
+        images[name] = dx
+    close(images["numba"], images["numpy"])
+    # Adjoint: <im2col(x), dcols> = <x, col2im(dcols)> over the block.
+    inner_cols = np.sum(blocks["numpy"].astype(np.float64) * dcols)
+    inner_images = np.sum(x[start:stop].astype(np.float64) * images["numpy"][start:stop])
+    np.testing.assert_allclose(inner_cols, inner_images, rtol=1e-4)

@@ -384,3 +384,32 @@ def test_conv_model_file_round_trip(padding: Any, tmp_path: Path, rng: np.random
     loaded = load(tmp_path / "conv.npz")
     assert repr(loaded) == repr(model)
     np.testing.assert_array_equal(loaded(cr.tensor(x)).numpy(), expected)
+
+
+@pytest.mark.parametrize("kwargs", [dict(padding=1), dict(stride=2, padding=1),
+                                    dict(dilation=2, padding=2), dict(stride=(2, 1))])  # fmt: skip
+def test_conv2d_in_blocks_of_one_image_matches_pytorch(
+    kwargs: dict[str, Any], monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator
+) -> None:
+    """Every image its own block (the blocked path's loop), forward and all gradients."""
+    torch = pytest.importorskip("torch")
+    from chainrule.ops import conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "BLOCK_BYTES", 1)
+    twin = torch.nn.Conv2d(3, 4, 3, **kwargs)
+    layer = nn.Conv2d(3, 4, 3, **kwargs)
+    layer.load_state_dict({k: v.detach().numpy() for k, v in twin.state_dict().items()})
+    x = rng.standard_normal((5, 3, 9, 8)).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = twin(xt)
+    weights = rng.standard_normal(tuple(out_t.shape)).astype(np.float32)
+    (out_t * torch.tensor(weights)).sum().backward()
+    xc = cr.tensor(x, requires_grad=True)
+    out = layer(xc)
+    np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    (out * cr.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), twin.weight.grad.numpy(), rtol=1e-4,
+                               atol=1e-4)  # fmt: skip
+    np.testing.assert_allclose(layer.bias.grad.numpy(), twin.bias.grad.numpy(), rtol=1e-4,
+                               atol=1e-4)  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import kernels, ops
 from ..errors import ShapeError
 from ..tensor import Tensor, apply
 from ._common import _as_tensor
@@ -430,7 +430,6 @@ def batch_norm(
         return apply(
             ops.BatchNormEval, x, weight, bias, mean=running_mean, var=running_var, eps=eps
         )
-    axes = ops.conv.batch_axes(x.ndim)
     count = x.numel() // features
     if count < 2:
         raise ShapeError(
@@ -438,11 +437,9 @@ def batch_norm(
         )
     # The statistics are computed once here and handed to the primitive as constants: its
     # backward is the exact one through them, and the running statistics need them as well.
-    mean = x.array.mean(axis=axes)
-    centred = (x.array - mean.reshape(ops.conv.channel_shape(x.array))).reshape(
-        len(x), features, -1
-    )
-    var = np.einsum("ncl,ncl->c", centred, centred) / np.asarray(count, dtype=mean.dtype)  # (C,)
+    mean, var = kernels.batch_norm_stats(
+        np.ascontiguousarray(x.array).reshape(len(x), features, -1)
+    )  # (C,): the batch's mean and biased variance
     if running_mean is not None:
         with_momentum = np.asarray(momentum, dtype=running_mean.dtype)
         running_mean *= 1 - with_momentum

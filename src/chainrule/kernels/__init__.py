@@ -2,8 +2,8 @@
 
 An op keeps its math (what is computed, its derivative); the loops that move memory live here:
 im2col/col2im and the layout changes around a convolution's matrix product, max pooling with the
-argmax it saves, ReLU's forward and backward passes, an LSTM step's gates, and the optimisers'
-fused updates.
+argmax it saves, ReLU's forward and backward passes, batch norm's statistics and passes, an LSTM
+step's gates, and the optimisers' fused updates.
 
 - ``numpy``: the reference, NumPy only (its elementwise passes run on one thread; its matrix
   products, which the ops call directly, use BLAS's threads);
@@ -37,12 +37,17 @@ KERNELS = (
     "adam",
     "im2col",
     "col2im",
+    "im2col_images",
+    "col2im_images",
     "to_images",
     "channels_first",
     "max_pool",
     "max_pool_backward",
     "lstm_cell",
     "lstm_cell_backward",
+    "batch_norm_stats",
+    "batch_norm_forward",
+    "batch_norm_backward",
 )
 BACKENDS = ("numpy", "numba")
 
@@ -52,12 +57,17 @@ sgd_momentum: Callable[..., Any]
 adam: Callable[..., Any]
 im2col: Callable[..., Any]
 col2im: Callable[..., Any]
+im2col_images: Callable[..., Any]
+col2im_images: Callable[..., Any]
 to_images: Callable[..., Any]
 channels_first: Callable[..., Any]
 max_pool: Callable[..., Any]
 max_pool_backward: Callable[..., Any]
 lstm_cell: Callable[..., Any]
 lstm_cell_backward: Callable[..., Any]
+batch_norm_stats: Callable[..., Any]
+batch_norm_forward: Callable[..., Any]
+batch_norm_backward: Callable[..., Any]
 
 _active: ModuleType | None = None
 _threads: int | None = None

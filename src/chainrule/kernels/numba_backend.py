@@ -56,6 +56,8 @@ Shape = tuple[int, ...]  # one entry per spatial axis
 SMALL = 1 << 14
 
 _jit = njit(parallel=True, cache=True, nogil=True)
+# Sums whose order may change (reassociated into vector lanes); NaN and Inf still propagate.
+_jit_sums = njit(parallel=True, cache=True, nogil=True, fastmath={"reassoc"})
 
 
 def set_num_threads(num: int) -> None:
@@ -182,6 +184,107 @@ def adam(
         t(1 - beta2), t(-(lr / (1 - beta1**step))), t((1 - beta2**step) ** 0.5), t(eps),
     )  # fmt: skip
     return None
+
+
+# --------------------------------------------------------------------------- batch norm
+@_jit_sums
+def _batch_norm_stats(x, mean, var):  # type: ignore[no-untyped-def]
+    n, c, length = x.shape
+    count = n * length
+    for ch in prange(c):
+        total = 0.0  # float64 accumulators: a channel of a batch holds 10⁵ values
+        for b in range(n):
+            for p in range(length):
+                total += x[b, ch, p]
+        mu = total / count
+        squares = 0.0
+        for b in range(n):
+            for p in range(length):
+                d = x[b, ch, p] - mu
+                squares += d * d
+        mean[ch] = mu
+        var[ch] = squares / count
+
+
+def batch_norm_stats(x: Array) -> tuple[Array, Array]:
+    if x.size < SMALL or x.dtype.kind != "f" or not x.flags.c_contiguous:
+        return reference.batch_norm_stats(x)
+    mean = np.empty(x.shape[1], dtype=x.dtype)
+    var = np.empty(x.shape[1], dtype=x.dtype)
+    _batch_norm_stats(x, mean, var)
+    return mean, var
+
+
+@_jit
+def _batch_norm_forward(x, scale, shift, out):  # type: ignore[no-untyped-def]
+    n, c, length = x.shape
+    for t in prange(n * c):
+        task = np.int64(t)  # prange's index may be unsigned: keep divmod in integers
+        b, ch = divmod(task, c)
+        a, s = scale[ch], shift[ch]
+        for p in range(length):
+            out[b, ch, p] = x[b, ch, p] * a + s
+
+
+def batch_norm_forward(
+    x: Array, mean: Array, inv_std: Array, weight: Array | None, bias: Array | None
+) -> Array:
+    if x.size < SMALL or x.dtype.kind != "f" or not x.flags.c_contiguous:
+        return reference.batch_norm_forward(x, mean, inv_std, weight, bias)
+    # γ(x - μ)/σ + β = x·a + s per channel, a = γ/σ and s = β - μ·a.
+    scale = inv_std if weight is None else weight * inv_std
+    shift = -mean * scale if bias is None else bias - mean * scale
+    out = np.empty_like(x)
+    _batch_norm_forward(x, scale.astype(x.dtype), shift.astype(x.dtype), out)
+    return out
+
+
+@_jit_sums
+def _batch_norm_sums(grad, x, mean, inv_std, sum_g, sum_g_xhat):  # type: ignore[no-untyped-def]
+    n, c, length = x.shape
+    for ch in prange(c):
+        sg, sgx = 0.0, 0.0
+        mu, k = mean[ch], inv_std[ch]
+        for b in range(n):
+            for p in range(length):
+                g = grad[b, ch, p]
+                sg += g
+                sgx += g * ((x[b, ch, p] - mu) * k)
+        sum_g[ch] = sg
+        sum_g_xhat[ch] = sgx
+
+
+@_jit
+def _batch_norm_dx(grad, x, mean, inv_std, a, b_term, c_term, dx):  # type: ignore[no-untyped-def]
+    n, c, length = x.shape
+    for t in prange(n * c):
+        task = np.int64(t)  # prange's index may be unsigned: keep divmod in integers
+        b, ch = divmod(task, c)
+        mu, k, s, u, v = mean[ch], inv_std[ch], a[ch], b_term[ch], c_term[ch]
+        for p in range(length):
+            dx[b, ch, p] = s * grad[b, ch, p] - u - v * ((x[b, ch, p] - mu) * k)
+
+
+def batch_norm_backward(
+    grad: Array, x: Array, mean: Array, inv_std: Array, weight: Array | None, need_x: bool
+) -> tuple[Array | None, Array, Array]:
+    if (
+        x.size < SMALL
+        or x.dtype.kind != "f"
+        or not (x.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == x.dtype)
+    ):
+        return reference.batch_norm_backward(grad, x, mean, inv_std, weight, need_x)
+    sum_g = np.empty(x.shape[1], dtype=x.dtype)
+    sum_g_xhat = np.empty(x.shape[1], dtype=x.dtype)
+    _batch_norm_sums(grad, x, mean, inv_std, sum_g, sum_g_xhat)
+    if not need_x:
+        return None, sum_g_xhat, sum_g
+    # dx = γk/m·(m·g - Σg - x̂·Σgx̂) = a·g - b - c·x̂ per channel, a = γk, b = a·Σg/m, c = a·Σgx̂/m.
+    m = x.dtype.type(x.shape[0] * x.shape[2])
+    a = inv_std if weight is None else weight * inv_std
+    dx = np.empty_like(x)
+    _batch_norm_dx(grad, x, mean, inv_std, a, a * sum_g / m, a * sum_g_xhat / m, dx)
+    return dx, sum_g_xhat, sum_g
 
 
 # --------------------------------------------------------------------------------- LSTM
@@ -315,6 +418,87 @@ def col2im(
     dx = np.empty(x_shape, dtype=dcols.dtype)
     _col2im(np.ascontiguousarray(dcols), dx, *stride, *padding, *dilation)
     return dx
+
+
+@_jit
+def _im2col_images(x, start, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):  # type: ignore[no-untyped-def]
+    count, c, h, w = cols.shape[0], x.shape[1], x.shape[2], x.shape[3]
+    for t in prange(count * c):
+        task = np.int64(t)  # prange's index may be unsigned: keep divmod in integers
+        bb, ch = divmod(task, c)
+        image = x[start + bb, ch]
+        for i in range(kh):
+            for j in range(kw):
+                dst = cols[bb, (ch * kh + i) * kw + j]
+                shift = j * dw - pw  # the input column of output column ox is ox·sw + shift
+                for oy in range(ho):
+                    y = oy * sh - ph + i * dh
+                    row = oy * wo
+                    if y < 0 or y >= h:
+                        for ox in range(wo):
+                            dst[row + ox] = 0
+                    else:
+                        for ox in range(wo):
+                            xx = ox * sw + shift
+                            dst[row + ox] = image[y, xx] if 0 <= xx < w else 0
+
+
+def im2col_images(
+    x: Array,
+    start: int,
+    stop: int,
+    kernel: Shape,
+    stride: Shape,
+    padding: Shape,
+    dilation: Shape,
+    out_sizes: Shape,
+    out: Array,
+) -> Array:
+    if x.ndim != 4 or out.size < SMALL or x.dtype.kind != "f" or not x.flags.c_contiguous:
+        return reference.im2col_images(
+            x, start, stop, kernel, stride, padding, dilation, out_sizes, out
+        )
+    _im2col_images(x, start, out, *kernel, *stride, *padding, *dilation, *out_sizes)
+    return out
+
+
+@_jit
+def _col2im_images(dcols, dx, start, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):  # type: ignore[no-untyped-def]
+    count, c, h, w = dcols.shape[0], dx.shape[1], dx.shape[2], dx.shape[3]
+    for t in prange(count * c):
+        task = np.int64(t)  # prange's index may be unsigned: keep divmod in integers
+        bb, ch = divmod(task, c)
+        image = dx[start + bb, ch]
+        for y in range(h):
+            for xx in range(w):
+                image[y, xx] = 0
+        for i in range(kh):
+            for j in range(kw):
+                src = dcols[bb, (ch * kh + i) * kw + j]
+                shift = j * dw - pw
+                for oy in range(ho):
+                    y = oy * sh - ph + i * dh
+                    if y < 0 or y >= h:
+                        continue
+                    row = oy * wo
+                    for ox in range(wo):
+                        xx = ox * sw + shift
+                        if 0 <= xx < w:
+                            image[y, xx] += src[row + ox]
+
+
+def col2im_images(
+    dcols: Array, dx: Array, start: int, stride: Shape, padding: Shape, dilation: Shape,
+    kernel: Shape, out_sizes: Shape,
+) -> None:  # fmt: skip
+    if dx.ndim != 4 or dcols.size < SMALL or dcols.dtype.kind != "f":
+        return reference.col2im_images(
+            dcols, dx, start, stride, padding, dilation, kernel, out_sizes
+        )
+    _col2im_images(
+        np.ascontiguousarray(dcols), dx, start, *kernel, *stride, *padding, *dilation, *out_sizes
+    )
+    return None
 
 
 @_jit

@@ -92,6 +92,48 @@ def lerp_(start: Array, end: Array, weight: float) -> Array:
     return difference
 
 
+# --------------------------------------------------------------------------- batch norm
+def batch_norm_stats(x: Array) -> tuple[Array, Array]:
+    """Per-channel mean and biased variance of x (N, C, L) over N and L, in x's dtype."""
+    mean = x.mean(axis=(0, 2))
+    centred = x - mean[:, None]
+    var = np.einsum("ncl,ncl->c", centred, centred) / np.asarray(
+        x.shape[0] * x.shape[2], dtype=mean.dtype
+    )
+    return mean, var
+
+
+def batch_norm_forward(
+    x: Array, mean: Array, inv_std: Array, weight: Array | None, bias: Array | None
+) -> Array:
+    """γ·(x - μ)·inv_std + β per channel of x (N, C, L), as a new array."""
+    out = (x - mean[:, None]) * inv_std[:, None]
+    if weight is not None:
+        out *= weight[:, None]
+    if bias is not None:
+        out += bias[:, None]
+    return out
+
+
+def batch_norm_backward(
+    grad: Array, x: Array, mean: Array, inv_std: Array, weight: Array | None, need_x: bool
+) -> tuple[Array | None, Array, Array]:
+    """(dx, Σ g·x̂, Σ g) of train-mode batch norm, sums per channel over N and L, with
+    x̂ = (x - μ)·inv_std and dx = γ·inv_std/m·(m·g - Σg - x̂·Σ(g·x̂)), m = N·L."""
+    x_hat = (x - mean[:, None]) * inv_std[:, None]
+    sum_g = grad.sum(axis=(0, 2))
+    sum_g_xhat = np.einsum("ncl,ncl->c", grad, x_hat)
+    if not need_x:
+        return None, sum_g_xhat, sum_g
+    m = np.asarray(grad.shape[0] * grad.shape[2], dtype=grad.dtype)
+    gamma = weight if weight is not None else np.ones_like(inv_std)
+    dx = grad * m
+    dx -= sum_g[:, None]
+    dx -= x_hat * sum_g_xhat[:, None]
+    dx *= (gamma * inv_std / m)[:, None]
+    return dx, sum_g_xhat, sum_g
+
+
 # --------------------------------------------------------------------------------- LSTM
 def lstm_cell(a: Array, c_prev: Array, c: Array, tanh_c: Array, h: Array) -> None:
     """One LSTM step from the pre-activations a (N, 4H), gates (i, f, g, o): a becomes
@@ -199,6 +241,36 @@ def col2im(
     inner = tuple(slice(p, p + s) for s, p in zip(sizes, padding, strict=True))
     cropped = dxp[(slice(None), slice(None), *inner)]  # (C, N, *sizes)
     return np.ascontiguousarray(cropped.transpose(1, 0, *range(2, 2 + dims)))
+
+
+def im2col_images(
+    x: Array,
+    start: int,
+    stop: int,
+    kernel: Shape,
+    stride: Shape,
+    padding: Shape,
+    dilation: Shape,
+    out_sizes: Shape,
+    out: Array,
+) -> Array:
+    """im2col of the images start..stop of x, one (C·kh·kw, H_out·W_out) block per image:
+    written into out (stop - start, C·kh·kw, H_out·W_out), C-contiguous."""
+    cols = im2col(x[start:stop], kernel, stride, padding, dilation, out_sizes)
+    out[...] = cols.reshape(cols.shape[0], stop - start, -1).transpose(1, 0, 2)
+    return out
+
+
+def col2im_images(
+    dcols: Array, dx: Array, start: int, stride: Shape, padding: Shape, dilation: Shape,
+    kernel: Shape, out_sizes: Shape,
+) -> None:  # fmt: skip
+    """The adjoint of im2col_images: dcols (B, C·kh·kw, H_out·W_out) summed back into the
+    images dx[start:start + B] (N, C, H, W), which it overwrites."""
+    b, c = len(dcols), dx.shape[1]
+    # (B, C·kh·kw, L) -> (C, kh, kw, B, H_out, W_out), col2im's layout
+    blocks = dcols.reshape(b, c, *kernel, *out_sizes).transpose(1, 2, 3, 0, 4, 5)
+    dx[start : start + b] = col2im(blocks, (b, *dx.shape[1:]), stride, padding, dilation)
 
 
 def to_images(out: Array, n: int, out_sizes: Shape, bias: Array | None) -> Array:
