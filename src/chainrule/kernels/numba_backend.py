@@ -288,29 +288,10 @@ def batch_norm_backward(
 
 
 # --------------------------------------------------------------------------------- LSTM
-@_jit
-def _lstm_cell(a, c_prev, c, tanh_c, h, half):  # type: ignore[no-untyped-def]
-    n, hidden = c.shape
-    for r in prange(n):
-        for j in range(hidden):
-            # σ(x) = (1 + tanh(x/2))/2 never overflows, unlike 1/(1 + e^-x) at x = -1000.
-            i = half + half * np.tanh(half * a[r, j])
-            f = half + half * np.tanh(half * a[r, hidden + j])
-            g = np.tanh(a[r, 2 * hidden + j])
-            o = half + half * np.tanh(half * a[r, 3 * hidden + j])
-            a[r, j], a[r, hidden + j], a[r, 2 * hidden + j], a[r, 3 * hidden + j] = i, f, g, o
-            cj = f * c_prev[r, j] + i * g
-            c[r, j] = cj
-            tc = np.tanh(cj)
-            tanh_c[r, j] = tc
-            h[r, j] = o * tc
-
-
-def lstm_cell(a: Array, c_prev: Array, c: Array, tanh_c: Array, h: Array) -> None:
-    if a.size < SMALL or a.dtype.kind != "f" or not a.flags.c_contiguous:
-        return reference.lstm_cell(a, c_prev, c, tanh_c, h)
-    _lstm_cell(a, c_prev, c, tanh_c, h, a.dtype.type(0.5))
-    return None
+# The forward step is the reference's: its five tanh per element are NumPy's SIMD loops, while
+# a compiled loop calls libm's scalar tanhf, measured 7x slower (1.1 ms against 0.16 ms a step
+# at N = 128, H = 128). The backward step has no transcendental and fuses eleven passes.
+lstm_cell = reference.lstm_cell
 
 
 @_jit
