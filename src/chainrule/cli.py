@@ -364,8 +364,14 @@ def _add_insight_commands(commands: Any) -> None:
     check.set_defaults(handler=cmd_gradcheck)
 
     demo = commands.add_parser("demo", help="see vanishing or exploding gradients, and cures")
-    demo.add_argument("name", choices=("vanishing", "exploding"))
+    demo.add_argument("name", choices=("vanishing", "exploding", "rnn"))
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--steps", type=int, metavar="T", help="demo rnn: sequence length (default 60)"
+    )
+    demo.add_argument(
+        "--plot", metavar="PATH", help="demo rnn: write the gradient per time step as a PNG"
+    )
     demo.set_defaults(handler=cmd_demo)
 
     report = commands.add_parser(
@@ -474,8 +480,15 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .insight.demos import demo_exploding, demo_vanishing
+    from .insight.demos import demo_exploding, demo_rnn, demo_vanishing
 
+    if args.name == "rnn":
+        steps = {} if args.steps is None else {"seq_len": args.steps}
+        demo_rnn(seed=args.seed, plot=args.plot, **steps)
+        return 0
+    for flag, value in (("--steps", args.steps), ("--plot", args.plot)):
+        if value is not None:
+            raise ConfigError(f"{flag} is for `demo rnn`, not `demo {args.name}`")
     demo = demo_vanishing if args.name == "vanishing" else demo_exploding
     demo(seed=args.seed)
     return 0

@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import nn
-from ..tensor import Tensor, is_grad_enabled
+from ..errors import ConfigError, ShapeError
+from ..functional import cross_entropy
+from ..tensor import Tensor, is_grad_enabled, tensor
 from ..train.callbacks import Callback
 from ..train.state import TrainingState
 from .findings import Finding, format_findings
@@ -462,3 +466,118 @@ def _activations(
             )
         )
     return findings
+
+
+# ---------------------------------------------------------------------------- over time steps
+@dataclass
+class TimeGradient:
+    """The gradient reaching each time step of a sequence model, and its diagnosis.
+
+    ``norms[t]`` is the batch mean of ‖∂L_i/∂x_{i,t}‖ (t = 0 is step 1); ``ratio`` is
+    norms[0]/norms[-1]; ``horizon`` how many steps back from the last the gradient still arrives:
+    the distance to the earliest step whose norm is at least ``threshold`` × the last step's
+    (None when step 1 itself is: the gradient spans the whole sequence).
+    """
+
+    norms: np.ndarray
+    ratio: float
+    horizon: int | None
+    threshold: float
+    finding: Finding
+
+
+def gradient_over_time(
+    model: nn.Module,
+    inputs: Any,
+    targets: Any,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+    *,
+    batch_first: bool = True,
+    threshold: float = 1e-3,
+    name: str = "the network",
+) -> TimeGradient:
+    """Measure how much gradient reaches each time step of a sequence, and diagnose it.
+
+    The inputs are made a leaf that requires grad, one forward and backward pass runs, and the
+    gradient reaching step t is ‖∂L_i/∂x_{i,t}‖ (the norm over the features of sample i at step
+    t), averaged over the batch. The default loss is cross_entropy with reduction='sum', so each
+    sample's gradient is that of its own loss, not divided by the batch size; a ``loss_fn`` of
+    your own should sum too. Through x_t the gradient is W_ihᵀ times the gradient reaching the
+    recurrence at step t, so its decay over t is that of backpropagation through time.
+
+    The model's parameter gradients are left as they were. ``batch_first`` says whether the
+    inputs are (batch, time, features) or (time, batch, features).
+    """
+    x = np.asarray(inputs.array if isinstance(inputs, Tensor) else inputs)
+    if x.ndim != 3:
+        layout = "(batch, time, features)" if batch_first else "(time, batch, features)"
+        raise ShapeError(f"gradient_over_time: expected inputs {layout}, got shape {x.shape}")
+    if x.shape[1 if batch_first else 0] < 2:
+        raise ShapeError(f"gradient_over_time: need at least 2 time steps, got shape {x.shape}")
+    saved = {name_: p.grad for name_, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = None
+    try:
+        leaf = tensor(x, requires_grad=True)
+        output = model(leaf)
+        target = targets if isinstance(targets, Tensor) else tensor(np.asarray(targets))
+        if loss_fn is None:
+            loss = cross_entropy(output, target, reduction="sum")
+        else:
+            loss = loss_fn(output, target)
+        loss.backward()
+        grad = leaf.grad.array if leaf.grad is not None else np.zeros_like(x)
+    finally:
+        for name_, p in model.named_parameters():
+            p.grad = saved.get(name_)
+    per_sample = np.linalg.norm(grad.astype(np.float64), axis=2)  # (batch, time) or (time, batch)
+    norms = per_sample.mean(axis=0 if batch_first else 1)
+    return diagnose_over_time(norms, threshold=threshold, name=name)
+
+
+def diagnose_over_time(
+    norms: Any, *, threshold: float = 1e-3, name: str = "the network"
+) -> TimeGradient:
+    """Diagnose per-step gradient norms (step 1 first): 'vanishing_over_time' when step 1 gets
+    less than ``threshold`` × the last step's gradient, else 'healthy'.
+
+    The horizon counts back to the earliest step still above the threshold rather than to the
+    first dip: an LSTM that has learned to shut its input gate on distractor symbols gets little
+    gradient at their steps, while the step it must remember still gets plenty.
+    """
+    values = np.asarray(norms, dtype=np.float64)
+    if values.ndim != 1 or values.size < 2:
+        raise ShapeError(
+            f"diagnose_over_time: need one norm per time step (≥ 2), got {values.shape}"
+        )
+    if not 0 < threshold < 1:
+        raise ConfigError(f"diagnose_over_time: threshold must be in (0, 1), got {threshold}")
+    steps = values.size
+    last = float(values[-1])
+    if not (math.isfinite(last) and last > 0):
+        finding = Finding(
+            "no_gradient_over_time",
+            f"{name}: the gradient at the last step {steps} is {last:g}: nothing to compare the "
+            "earlier steps with.",
+        )
+        return TimeGradient(values, math.nan, None, threshold, finding)
+    ratio = float(values[0]) / last
+    earliest = int(np.argmax(values >= threshold * last))  # the last step itself qualifies
+    horizon = None if earliest == 0 else steps - 1 - earliest
+    if horizon is None:
+        finding = Finding(
+            "healthy",
+            f"{name}: the gradient reaching step 1 is {ratio:.2g}x the gradient at step {steps}; "
+            f"at least {threshold:g} of the last step's reaches back across all {steps} steps.",
+        )
+    else:
+        finding = Finding(
+            "vanishing_over_time",
+            f"{name}: the gradient reaching step 1 is {ratio:.1e} of the gradient at step "
+            f"{steps}; more than {horizon} steps back it is below {threshold:g} of it, so "
+            f"{name} cannot learn dependencies longer than ~{horizon} steps.",
+            "use an LSTM or GRU, whose additive cell state carries the gradient back (with the "
+            "forget-gate bias at 1), or shorten the dependencies; clipping only treats exploding "
+            "gradients.",
+        )
+    return TimeGradient(values, ratio, horizon, threshold, finding)

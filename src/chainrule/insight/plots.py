@@ -140,6 +140,44 @@ def plot_gradient_flow(gradient_flow: Any, path: str | Path) -> Path:
     return _save(figure, path)
 
 
+def plot_gradient_over_time(
+    curves: dict[str, dict[str, Any]], path: str | Path, title: str | None = None
+) -> Path:
+    """Gradient norm reaching each time step (log scale): one colour per network, one line
+    style per phase (the first phase dashed, the second solid: 'init' beside 'trained').
+
+    Args:
+        curves: {network: {phase: per-step norms, step 1 first}}, e.g.
+            {"plain RNN": {"init": [...], "trained": [...]}, "LSTM": {...}}.
+        path: the PNG to write.
+        title: the figure's title.
+    """
+    if not curves or not any(len(v) for phases in curves.values() for v in phases.values()):
+        raise ChainruleError("no per-step gradient norms to plot")
+    figure = _figure(1, width=8.0, height=4.2)
+    ax = figure.subplots()
+    styles = ["--", "-", ":", "-."]
+    colours = ["tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange"]
+    for i, (network, phases) in enumerate(curves.items()):
+        for j, (phase, norms) in enumerate(phases.items()):
+            values = [_positive(v) for v in norms]
+            ax.plot(
+                range(1, len(values) + 1),
+                values,
+                styles[j % len(styles)],
+                color=colours[i % len(colours)],
+                linewidth=1.5,
+                label=f"{network}, {phase}",
+            )
+    ax.set_yscale("log")
+    ax.set_xlabel("time step t (the label is decided by step 1)")
+    ax.set_ylabel("‖∂L/∂x_t‖, batch mean")
+    ax.set_title(title or "gradient reaching each time step")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _save(figure, path)
+
+
 def write_plots(out_dir: str | Path, history: Any, gradient_flow: Any = None) -> list[Path]:
     """training_curves.png (and gradient_flow.png when there are records) in out_dir."""
     folder = Path(out_dir)
