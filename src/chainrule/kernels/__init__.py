@@ -39,6 +39,7 @@ KERNELS = (
     "col2im",
     "im2col_images",
     "col2im_images",
+    "conv_block_bytes",
     "to_images",
     "channels_first",
     "max_pool",
@@ -59,6 +60,7 @@ im2col: Callable[..., Any]
 col2im: Callable[..., Any]
 im2col_images: Callable[..., Any]
 col2im_images: Callable[..., Any]
+conv_block_bytes: Callable[..., Any]
 to_images: Callable[..., Any]
 channels_first: Callable[..., Any]
 max_pool: Callable[..., Any]

@@ -112,18 +112,15 @@ def _to_images(out: Array, n: int, out_hw: Pair, bias: Array | None) -> Array:
     return kernels.to_images(out, n, out_hw, bias)
 
 
-# Images per block of the blocked convolution: its columns, about this many bytes, stay in a
-# core's L2 cache between im2col and the matrix product instead of going out to memory.
-BLOCK_BYTES = 1 << 20
-
-
 def _blocked(x: Array, groups: int) -> bool:
-    """2-D, ungrouped: the convolutions that run image block by image block."""
-    return x.ndim == 4 and groups == 1
+    """2-D, ungrouped, and a backend that prefers blocks (kernels.conv_block_bytes() > 0): the
+    convolutions that run a block of images at a time, so that the block's columns stay in
+    cache between im2col and the matrix product instead of going out to memory."""
+    return x.ndim == 4 and groups == 1 and kernels.conv_block_bytes() > 0
 
 
 def _block_size(n: int, bytes_per_image: int) -> int:
-    return max(1, min(n, BLOCK_BYTES // max(bytes_per_image, 1)))
+    return max(1, min(n, kernels.conv_block_bytes() // max(bytes_per_image, 1)))
 
 
 def _blocked_forward(
