@@ -231,8 +231,8 @@ def schedule_for(
     config: dict[str, Any], optimizer: optim.Optimizer, steps_per_epoch: int
 ) -> LRSchedule | None:
     """The learning-rate schedule of a config: 'constant' (None), 'step' (times lr_gamma every
-    lr_step epochs),
-    'cosine' (to 0 over the run, per epoch) or 'onecycle' (up to lr and down, per batch)."""
+    lr_step epochs), 'cosine' (to 0 over the run, per epoch) or 'onecycle' (up to lr and back
+    down, per batch)."""
     epochs = max(config["epochs"], 1)
     if config["schedule"] == "step":
         return LRSchedule(optim.StepLR(optimizer, config["lr_step"], config["lr_gamma"]))
