@@ -177,3 +177,23 @@ def test_legacy_add_with_alpha_first() -> None:
     assert p.tolist() == [0.0, -1.0]
     p.sub_(cr.tensor([1.0, 1.0]), alpha=2)
     assert p.tolist() == [-2.0, -3.0]
+
+
+@pytest.mark.parametrize("reduce", ["max", "min", "median", "mode", "kthvalue"])
+def test_values_of_a_dim_reduction_are_a_tensor_of_their_own(reduce: str) -> None:
+    """max(dim) and its kin return new tensors, as in PyTorch: an in-place op through a view
+    of the values goes through the values' own history, so their retained .grad sees it."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((3, 4))
+    grads = []
+    for lib in (torch, cr):
+        x = lib.tensor(a.copy(), dtype=lib.float64, requires_grad=True)
+        args = (2, 0) if reduce == "kthvalue" else (0,)
+        values = getattr(x, reduce)(*args)[0]
+        view = values.unsqueeze(0)
+        view.add_(-2.0)
+        values.retain_grad()
+        ((view + view).sum() + (values * 3).sum()).backward()
+        grads.append((np.asarray(values.grad.tolist()), np.asarray(x.grad.tolist())))
+    for mine, theirs in zip(grads[1], grads[0], strict=True):
+        np.testing.assert_allclose(mine, theirs)

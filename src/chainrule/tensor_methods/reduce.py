@@ -127,7 +127,7 @@ class ReduceMethods:
         indices = np.expand_dims(arg(self.array, axis=d), d)  # keepdims for the gather
         values = self.gather(d, indices, _unique=True)
         if not keepdim:
-            values, indices = values.squeeze(d), np.squeeze(indices, d)
+            values, indices = _squeezed(values, d), np.squeeze(indices, d)
         return MaxMin(values, make_tensor(indices.astype(np.int64)))
 
     @numpy_aliases
@@ -284,7 +284,7 @@ class ReduceMethods:
         indices = np.expand_dims(picks.reshape(rows.shape[:-1]), d)
         values = self.gather(d, indices, _unique=True)
         if not keepdim:
-            return MaxMin(values.squeeze(d), make_tensor(np.squeeze(indices, d)))
+            return MaxMin(_squeezed(values, d), make_tensor(np.squeeze(indices, d)))
         return MaxMin(values, make_tensor(indices))
 
     @numpy_aliases
@@ -333,7 +333,7 @@ class ReduceMethods:
         indices = np.take(order, [k - 1], axis=d)
         values = self.gather(d, indices, _unique=True)
         if not keepdim:
-            return MaxMin(values.squeeze(d), make_tensor(np.squeeze(indices, d)))
+            return MaxMin(_squeezed(values, d), make_tensor(np.squeeze(indices, d)))
         return MaxMin(values, make_tensor(indices))
 
     @numpy_aliases
@@ -356,3 +356,11 @@ def _sum_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     """Sums and products of bools and integers are int64, as in PyTorch (NumPy keeps uint8
     as uint64)."""
     return dtypes.int64 if dtype.kind in "biu" else dtype
+
+
+def _squeezed(values: Tensor, d: int) -> Tensor:
+    """values (keepdim) without axis d, as a tensor of its own: PyTorch's max/min/median/mode/
+    kthvalue(dim) return new tensors, and a view of the keepdim intermediate would let an
+    in-place op through a view of the result bypass the result's own history (retain_grad,
+    hooks)."""
+    return values.squeeze(d).clone()
