@@ -19,8 +19,20 @@ import numpy as np
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.train import Callback
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+class InterruptAt(Callback):
+    """Raises KeyboardInterrupt at the end of one step, as a Ctrl-C at that moment would."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_batch_end(self, state: Any) -> None:
+        if state.step == self.step:
+            raise KeyboardInterrupt
 
 
 def env() -> dict[str, str]:

@@ -15,21 +15,10 @@ from chainrule.errors import ConfigError, FormatError, TrainingInterrupted
 from chainrule.serialization import iter_arrays, load_checkpoint
 from chainrule.train import Callback, EarlyStopping, LRSchedule, fit
 from chainrule.train.checkpoint import CheckpointConfig
-from safety_helpers import digits_data
+from safety_helpers import InterruptAt, digits_data
 
 DATA = digits_data()
 EPOCHS = 4
-
-
-class InterruptAt(Callback):
-    """Raises KeyboardInterrupt at the end of one step, as a Ctrl-C at that moment would."""
-
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_batch_end(self, state: Any) -> None:
-        if state.step == self.step:
-            raise KeyboardInterrupt
 
 
 def make_run(kind: str, init_seed: int = 0) -> tuple[nn.Module, optim.Optimizer, list[Callback]]:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from chainrule.cli import main
 from chainrule.serialization import read_header
-from chainrule.train import Callback
 from chainrule.train.checkpoint import CheckpointConfig
 from chainrule.train.recipes import resolve_config, train_run
+from safety_helpers import InterruptAt
 
 
 @pytest.mark.parametrize("model,first_layers", [
@@ -68,17 +67,6 @@ def test_same_seed_same_weights() -> None:
     a = train_run({"model": "lstm", "epochs": 1}, verbose=0).model.state_dict()
     b = train_run({"model": "lstm", "epochs": 1}, verbose=0).model.state_dict()
     assert all(np.array_equal(a[k], b[k]) for k in a)
-
-
-class InterruptAt(Callback):
-    """Raises KeyboardInterrupt at the end of one step, as a Ctrl-C at that moment would."""
-
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_batch_end(self, state: Any) -> None:
-        if state.step == self.step:
-            raise KeyboardInterrupt
 
 
 @pytest.mark.parametrize("model", ["resnet", "lstm"])
