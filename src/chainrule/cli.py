@@ -147,8 +147,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .fileio import atomic_write_json
-    from .serialization import save
     from .train.recipes import BASE_CONFIG, train_run
 
     overrides = {key: getattr(args, key) for key in BASE_CONFIG}
@@ -170,14 +168,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out is not None:
         every = options["checkpoint_every"] or "epoch"
         checkpoint = CheckpointConfig(out / "checkpoint.npz", every)
-        if not args.resume and (out / "checkpoint.npz").exists():
+        if not args.resume and (out / "checkpoint.npz").exists() and _is_main():
             print(
                 f"chainrule: note: this run replaces the checkpoint of an earlier run in {out} "
                 f"(chainrule train --resume {out} would have continued it)",
                 file=sys.stderr,
             )
     # ---- end of checkpoints
-    if out is not None:
+    if out is not None and _is_main():
         _make_folder(out)
     callbacks = _insight_train_callbacks(args)  # insight: --monitor (and --plot's checks)
     try:
@@ -190,11 +188,35 @@ def cmd_train(args: argparse.Namespace) -> int:
             on_nonfinite=options["on_nonfinite"] or "stop",
             anomaly=bool(options["anomaly"]),
         )
-    except TrainingInterrupted as exc:
+    except TrainingInterrupted as exc:  # every rank stops at the same step
         return _interrupted(out, f"at epoch {exc.epoch}, step {exc.step}", exc.path is not None)
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the last checkpoint intact
+        if _several_processes():
+            raise  # the other ranks are inside the step: main() stops the job
         saved = checkpoint is not None and Path(checkpoint.path).exists()
         return _interrupted(out, "at once", saved, intact=True)
+    if not _several_processes() or _is_main():
+        _write_run(args, out, result, callbacks)
+    return 0
+
+
+def _several_processes() -> bool:
+    from .distributed import process_group as pg
+
+    return pg.world_size() > 1
+
+
+def _is_main() -> bool:
+    from .distributed import process_group as pg
+
+    return pg.is_main()
+
+
+def _write_run(args: argparse.Namespace, out: Path | None, result: Any, callbacks: Any) -> None:
+    """The run's summary, and its files (rank 0 only when several processes train)."""
+    from .fileio import atomic_write_json
+    from .serialization import save
+
     print(
         f"test accuracy {result.test_accuracy:.4f}  test loss {result.test_loss:.4f}  "
         f"({len(result.history)} epochs, {result.seconds:.1f} s)"
@@ -205,13 +227,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         atomic_write_json(out / "metrics.json", {**result.metrics(), **insight})
         print(f"wrote {out / 'metrics.json'} and {out / 'model.npz'}")
         _insight_write_plots(args, out, result.history, insight)  # insight: --plot
-    return 0
 
 
 def _interrupted(out: Path | None, when: str, saved: bool, intact: bool = False) -> int:
     import signal
 
+    from .distributed import process_group as pg
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # exiting already: more Ctrl-C changes nothing
+    if not pg.is_main():
+        return 130
     if not saved or out is None:
         print(f"chainrule: interrupted {when}; nothing saved (--out DIR makes a run resumable)",
               file=sys.stderr)  # fmt: skip
@@ -548,17 +573,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .threads import set_num_threads
 
             set_num_threads(args.threads)
+        if args.command == "train":
+            _join_processes()
         handler: Any = args.handler
         return int(handler(args))
     except ChainruleError as exc:
-        print(f"chainrule: error: {exc}", file=sys.stderr)
+        _one_line(f"chainrule: error: {exc}", exc, 2)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # no traceback from a Ctrl-C during exit
-        print("chainrule: interrupted", file=sys.stderr)
+        _one_line("chainrule: interrupted", exc, 130)
         return 130
+
+
+# ---- several processes (chainrule.distributed): mpiexec -n N chainrule train ...
+def _join_processes() -> None:
+    """Under mpiexec, join the job; ranks other than 0 print nothing on stdout."""
+    from .distributed import process_group as pg
+
+    if pg.launched_by_mpi():
+        pg.init()
+        if not pg.is_main():
+            import os
+
+            sys.stdout = open(os.devnull, "w")
+
+
+def _one_line(text: str, error: BaseException, code: int) -> None:
+    """The error's one line. Several processes: rank 0 prints an error that every rank raised
+    at the same step; an error of one rank alone is printed with its rank and stops the job."""
+    from .distributed import process_group as pg
+
+    if pg.world_size() == 1:
+        print(text, file=sys.stderr)
+    elif getattr(error, "collective", False):
+        if pg.is_main():
+            print(text, file=sys.stderr)
+    else:
+        pg.fail(f"rank {pg.rank()}: {text.removeprefix('chainrule: error: ')}", code)
 
 
 if __name__ == "__main__":

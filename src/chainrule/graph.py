@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 Array = npt.NDArray[Any]
 
 _anomaly_hooks: list[Callable[[type[ops.Function], Array], None]] = []
+# Post-accumulate-grad hooks by id of their leaf (few tensors have them: none, unless training
+# data-parallel), and the callbacks queued by hooks of each running backward pass.
+_post_accumulate: dict[int, list[Callable[[Any], Any]]] = {}
+_queued: list[list[Callable[[], Any]]] = []
 _serials = itertools.count(1)
 _strict = os.environ.get("CHAINRULE_STRICT", "") not in ("", "0")
 
@@ -380,7 +384,14 @@ class TensorBase:
         _sync(self)
         seed = _seed(self, gradient)
         grads = _run_backward(self, seed, builtins.bool(retain_graph), inputs)
-        _accumulate(grads)
+        _queued.append([])
+        try:
+            _accumulate(grads)
+            callbacks = _queued[-1]
+            while callbacks:  # a callback may queue another
+                callbacks.pop(0)()
+        finally:
+            _queued.pop()
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (for inspection tables)."""
@@ -397,6 +408,19 @@ class TensorBase:
 
     def zero_grad(self) -> None:
         self._grad = None
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], Any]) -> _HookHandle:
+        """Call ``hook(tensor)`` after backward has added this leaf's gradient to ``.grad``
+        (as PyTorch's; data-parallel training uses it to know which gradients are ready)."""
+        _sync(self)
+        if not self._requires_grad or self._node is not None:
+            raise TensorError("post-accumulate-grad hooks are for leaf tensors that require grad")
+        entry = _post_accumulate.get(id(self))
+        if entry is None:
+            entry = _post_accumulate[id(self)] = []
+            weakref.finalize(self, _post_accumulate.pop, id(self), None)
+        entry.append(hook)
+        return _HookHandle(entry, hook)
 
     def register_hook(self, hook: Callable[[Tensor], Any]) -> _HookHandle:
         """Call ``hook(grad)`` each time this tensor's gradient is computed (for a leaf: the total,
@@ -995,7 +1019,7 @@ def _version_error(node: Node, found: int, expected: int) -> None:
 
 def _accumulate(grads: LeafGrads) -> None:
     """Add each gradient into its tensor's ``.grad``: in place into an existing one, else as a
-    new ``.grad`` that owns its array."""
+    new ``.grad`` that owns its array; then run the post-accumulate hooks."""
     for t, g, owned in grads.values():
         existing = t._grad
         if existing is None:
@@ -1005,6 +1029,18 @@ def _accumulate(grads: LeafGrads) -> None:
             _bump(existing)
         else:
             t._grad = make_tensor(np.asarray(existing.array + g))
+    if _post_accumulate:
+        for t, _, _ in grads.values():
+            for hook in list(_post_accumulate.get(id(t), ())):
+                hook(t)
+
+
+def queue_callback(callback: Callable[[], Any]) -> None:
+    """Run callback once the current backward pass has accumulated every gradient (PyTorch's
+    ``Variable._execution_engine.queue_callback``); only from a hook during backward."""
+    if not _queued:
+        raise ChainruleError("queue_callback is for hooks that run during backward()")
+    _queued[-1].append(callback)
 
 
 def _unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:

@@ -78,8 +78,15 @@ def resolve(
 
 # ----------------------------------------------------------------------------- capture/restore
 def capture(state: TrainingState, callbacks: Sequence[Callback]) -> dict[str, Any]:
-    """The whole training state as nested JSON data and arrays (copies)."""
+    """The whole training state as nested JSON data and arrays (copies). Data-parallel, every
+    rank calls it: the random generators of all ranks are kept (the rest is the same on all)."""
+    from ..distributed import process_group as pg
+
+    extra = {}
+    if pg.world_size() > 1:
+        extra["rng_ranks"] = pg.all_gather_object(get_rng_state())
     return {
+        **extra,
         "model": snapshot(state.model),
         "optimizer": copy.deepcopy(state.optimizer.state_dict()),
         "rng": get_rng_state(),
@@ -133,6 +140,26 @@ def restore(
         raise FormatError(f"{path} does not fit this training run ({exc!r})") from exc
 
 
+def _restore_rng(saved: dict[str, Any]) -> None:
+    """This rank's generator; a checkpoint of a run on another number of processes continues
+    with rank 0's on every rank (the data order is unchanged; dropout's draws are not)."""
+    from ..distributed import process_group as pg
+
+    ranks = saved.get("rng_ranks")
+    world = pg.world_size()
+    if isinstance(ranks, list) and len(ranks) == world:
+        set_rng_state(ranks[pg.rank()])
+        return
+    if (world > 1 or ranks is not None) and pg.is_main():
+        taken = len(ranks) if isinstance(ranks, list) else 1
+        print(
+            f"chainrule: note: the checkpoint was taken on {taken} process(es), this run has "
+            f"{world}: the batches continue as they were, dropout's random draws differ from an "
+            "uninterrupted run"
+        )
+    set_rng_state(saved["rng"])
+
+
 def _restore(saved: dict[str, Any], state: TrainingState, callbacks: Sequence[Callback]) -> None:
     weights = saved["model"]
     own = dict(state.model.named_parameters())
@@ -151,7 +178,7 @@ def _restore(saved: dict[str, Any], state: TrainingState, callbacks: Sequence[Ca
     if not 0 <= _int(loader["position"], "loader position") <= len(state.loader):
         raise FormatError(f"loader position {loader['position']} is past the epoch's end")
     state.loader.load_state_dict(loader)
-    set_rng_state(saved["rng"])
+    _restore_rng(saved)
     history = saved["history"]
     if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
         raise FormatError("history is not a list of records")
@@ -200,14 +227,24 @@ class Checkpointer:
         self.path = Path(config.path) if config is not None else None
         self.callbacks, self.guard = callbacks, guard
         self.last_saved: tuple[int, int] | None = None
-        self.interrupted = False
+        # requested: this process saw a Ctrl-C; interrupted: the run stops after this step (in a
+        # data-parallel run, when any rank requested it: every rank stops at the same step).
+        self.requested = self.interrupted = False
+        self.parallel: Any = None
         self._previous_handler: Any = None
 
     # ---------------------------------------------------------------- files
     def save(self, state: TrainingState) -> None:
         if self.config is None or self.path is None:
             return
-        save_checkpoint(self.path, capture(state, self.callbacks), self.config.metadata)
+        from ..distributed import process_group as pg
+
+        captured = capture(state, self.callbacks)
+        path, metadata = self.path, self.config.metadata
+        if pg.is_main():
+            pg.run_agreed(lambda: save_checkpoint(path, captured, metadata), "checkpoint")
+        else:
+            pg.agree(None, "checkpoint")
         self.last_saved = (state.epoch, state.step)
         if self.guard is not None:
             self.guard.saved_checkpoint(state, str(self.path))
@@ -216,10 +253,15 @@ class Checkpointer:
         """Continue from the checkpoint file (resume=True)."""
         if self.path is None:
             raise ConfigError("resume=True needs checkpoint=PATH (the checkpoint to continue)")
-        if not self.path.exists():
-            raise FormatError(f"no checkpoint to resume from: {self.path} does not exist")
-        saved, _ = load_checkpoint(self.path)
-        restore(saved, state, self.callbacks, self.path)
+        from ..distributed import process_group as pg
+
+        def read() -> None:
+            if not self.path.exists():
+                raise FormatError(f"no checkpoint to resume from: {self.path} does not exist")
+            saved, _ = load_checkpoint(self.path)
+            restore(saved, state, self.callbacks, self.path)
+
+        pg.run_agreed(read, "resume")
         self.last_saved = (state.epoch, state.step)
         if self.guard is not None:
             self.guard.saved_checkpoint(state, str(self.path))
@@ -246,23 +288,30 @@ class Checkpointer:
             return
         where = f"epoch {state.epoch}, step {state.step}"
         if self.path is None:
-            raise TrainingInterrupted(
+            stop = TrainingInterrupted(
                 f"training interrupted at {where}; no checkpoint (pass checkpoint=PATH to fit)",
                 None, state.epoch, state.step,
             )  # fmt: skip
-        if self.last_saved != (state.epoch, state.step):
-            self.save(state)
-        raise TrainingInterrupted(
-            f"training interrupted at {where}; checkpoint saved to {self.path}: continue with "
-            "fit(..., checkpoint=PATH, resume=True)",
-            str(self.path), state.epoch, state.step,
-        )  # fmt: skip
+        else:
+            if self.last_saved != (state.epoch, state.step):
+                self.save(state)
+            stop = TrainingInterrupted(
+                f"training interrupted at {where}; checkpoint saved to {self.path}: continue "
+                "with fit(..., checkpoint=PATH, resume=True)",
+                str(self.path), state.epoch, state.step,
+            )  # fmt: skip
+        stop.collective = self.parallel is not None  # data-parallel: every rank, at one step
+        raise stop
 
     # ---------------------------------------------------------------- Ctrl-C
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
-        if self.interrupted:
+        if self.requested:
             raise KeyboardInterrupt
-        self.interrupted = True
+        self.requested = True
+        if self.parallel is None:
+            self.interrupted = True
+        elif not self.parallel.rank == 0:
+            return  # mpiexec passes a Ctrl-C to every rank: one message is enough
         # os.write, not print: the handler may run in the middle of another print to stderr.
         os.write(
             2,

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data import DataLoader, check_finite, check_labels
+from ..distributed import process_group as pg
 from ..errors import ConfigError, DataError, NonFiniteError, ShapeError
 from ..nn import Module
 from ..optim import Optimizer, clip_grad_norm_
@@ -25,6 +26,7 @@ from .callbacks import Callback
 from .checkpoint import CheckpointConfig, Checkpointer, resolve
 from .guard import NonFiniteGuard
 from .metrics import accuracy, predict_classes
+from .parallel import DataParallel
 from .state import History, TrainingState
 
 
@@ -126,6 +128,11 @@ def fit(
 
     The first Ctrl-C finishes the current step, writes the checkpoint and raises
     TrainingInterrupted (a KeyboardInterrupt); a second one stops at once.
+
+    Started by ``mpiexec -n N``, fit trains data-parallel (train/parallel.py): each process
+    takes 1/N of every batch of ``batch_size``, the gradients are averaged, and the figures are
+    the whole batch's; give every process the same data and seed. Only rank 0 prints and writes
+    the checkpoint. A DistributedDataParallel model is trained through its module.
     """
     # ---- safety options: checked first, before any work
     guard = NonFiniteGuard(on_nonfinite, callbacks, verbose)
@@ -135,9 +142,33 @@ def fit(
     if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
         raise ConfigError(f"clip_norm must be a positive number, got {clip_norm!r}")
     # ---- end of safety options
-    _validate(model, loss_fn, x, y, "training")
+    ddp = model if _is_ddp(model) else None
+    model = ddp.module if ddp is not None else model
+    if pg.launched_by_mpi():
+        pg.init()
+    parallel = None
+    if pg.world_size() > 1:
+        if batch_size < pg.world_size():
+            error = ConfigError(
+                f"batch_size {batch_size} is smaller than the {pg.world_size()} processes: "
+                "every process needs a part of each batch"
+            )
+            error.collective = True  # every rank checks the same numbers
+            raise error
+        verbose = verbose if pg.is_main() else 0
+        guard.verbose = verbose
+        if seed is None:  # every rank must shuffle alike
+            from ..random import default_generator
+
+            seed = pg.broadcast_object(int(default_generator().integers(2**63)))
+    pg.run_agreed(lambda: _validate(model, loss_fn, x, y, "training"), "training data")
     if validation_data is not None:
-        _validate(model, loss_fn, *validation_data, "validation")
+        pg.run_agreed(
+            lambda: _validate(model, loss_fn, *validation_data, "validation"), "validation data"
+        )
+    if pg.world_size() > 1:
+        parallel = DataParallel(model, loss_fn)
+        guard.parallel = checkpointer.parallel = parallel
     loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
     state = TrainingState(model, loss_fn, optimizer, History(), loader, epochs)
     # ---- resume, Ctrl-C handling and anomaly mode (train/checkpoint.py, train/guard.py)
@@ -147,10 +178,18 @@ def fit(
             print(f"resuming at epoch {state.epoch}, step {state.step} from {checkpointer.path}")
     # NumPy's overflow warnings would only repeat, less precisely, what the guard reports.
     quiet_numpy = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-    with checkpointer, quiet_numpy, detect_anomaly() if anomaly else contextlib.nullcontext():
+    no_sync = ddp.no_sync() if ddp is not None else contextlib.nullcontext()  # fit reduces
+    anomalies = detect_anomaly() if anomaly else contextlib.nullcontext()
+    with checkpointer, quiet_numpy, no_sync, anomalies:
         return run_epochs(
-            state, callbacks, validation_data, clip_norm, verbose, guard, checkpointer
+            state, callbacks, validation_data, clip_norm, verbose, guard, checkpointer, parallel
         )
+
+
+def _is_ddp(model: Module) -> bool:
+    from ..nn.parallel import DistributedDataParallel
+
+    return isinstance(model, DistributedDataParallel)
 
 
 def run_epochs(
@@ -161,6 +200,7 @@ def run_epochs(
     verbose: int,
     guard: NonFiniteGuard | None = None,
     checkpointer: Checkpointer | None = None,
+    parallel: DataParallel | None = None,
 ) -> History:
     """The epoch loop of fit(), from ``state.epoch`` on (resuming a checkpoint starts here)."""
     model, loss_fn, optimizer = state.model, state.loss_fn, state.optimizer
@@ -188,6 +228,9 @@ def run_epochs(
             unit="batch",
         )
         for xb, yb in bar:
+            if parallel is not None:
+                _parallel_step(state, callbacks, clip_norm, guard, checkpointer, parallel, xb, yb)
+                continue
             state.batch = (xb, yb)
             try:
                 out = model(Tensor(np.asarray(xb, dtype=np.float32)))
@@ -223,7 +266,10 @@ def run_epochs(
         if totals["counted"]:
             logs["accuracy"] = totals["correct"] / totals["counted"]
         if validation_data is not None:
-            result = evaluate(model, loss_fn, *validation_data)
+            if parallel is not None:
+                result = parallel.evaluate(loss_fn, *validation_data)
+            else:
+                result = evaluate(model, loss_fn, *validation_data)
             logs["val_loss"] = result["loss"]
             if result["accuracy"] is not None:
                 logs["val_accuracy"] = result["accuracy"]
@@ -235,12 +281,63 @@ def run_epochs(
         if verbose > 0:
             print(format_epoch(logs, state.epochs), flush=True)
         checkpointer.after_epoch(state)
+    if parallel is not None:
+        parallel.sync_buffers()  # every replica ends as rank 0's
     checkpointer.at_train_end(state)
     for cb in callbacks:
         cb.on_train_end(state)
     if verbose > 0 and state.restored_epoch is not None:
         print(f"restored the weights of epoch {state.restored_epoch} (best by early stopping)")
     return state.history
+
+
+def _parallel_step(
+    state: TrainingState,
+    callbacks: Sequence[Callback],
+    clip_norm: float | None,
+    guard: NonFiniteGuard,
+    checkpointer: Checkpointer,
+    parallel: DataParallel,
+    xb: np.ndarray,
+    yb: np.ndarray,
+) -> None:
+    """One step of data-parallel training: this rank's part of the batch (train/parallel.py)."""
+    model, loss_fn, optimizer = state.model, state.loss_fn, state.optimizer
+    xb, yb = parallel.shard(xb, yb)
+    state.batch = (xb, yb)
+    optimizer.zero_grad()
+    value, predicted = 0.0, None
+    if len(xb):  # the last batch of an epoch may leave a rank no rows
+        try:
+            out = model(Tensor(np.asarray(xb, dtype=np.float32)))
+            loss = loss_fn(out, loss_target(yb, out, loss_fn))
+        except NonFiniteError as exc:
+            raise guard.anomaly(state, exc) from exc
+        state.loss = loss
+        loss.backward()
+        value = loss.item()
+        predicted = predict_classes(out.array, loss_fn)
+    guard.local_loss = value
+    rows, mean_loss, correct, counted, stop = parallel.step(
+        len(xb), value, predicted, yb, checkpointer.requested
+    )
+    checkpointer.interrupted = stop
+    for cb in callbacks:
+        cb.on_after_backward(state)
+    if guard.check(state, mean_loss):
+        if clip_norm is not None:
+            clip_grad_norm_(model.parameters(), clip_norm)
+        optimizer.step()
+        totals = state.epoch_totals
+        totals["loss"] += mean_loss * rows
+        totals["seen"] += rows
+        if counted:
+            totals["correct"] += correct
+            totals["counted"] += counted
+    state.step += 1
+    for cb in callbacks:
+        cb.on_batch_end(state)
+    checkpointer.after_step(state)
 
 
 def format_epoch(logs: dict[str, Any], epochs: int) -> str:

@@ -90,6 +90,10 @@ class NonFiniteGuard:
         self.rollbacks = 0
         self.snapshot: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None
         self.checkpoint_note = "no checkpoint was written"
+        # Data-parallel fit (train/parallel.py): the loss checked is the whole batch's; this
+        # rank's own is kept to say which rank's batch went wrong.
+        self.parallel: Any = None
+        self.local_loss: float | None = None
 
     # ---------------------------------------------------------------- rollback point
     def remember(self, state: TrainingState) -> None:
@@ -110,7 +114,7 @@ class NonFiniteGuard:
             p.grad is None or _finite(p.grad.array) for p in state.model.parameters()
         ):
             return True
-        diagnosis = self.diagnose(state, loss)
+        diagnosis = self.diagnose(state, loss) if self.parallel is None else self._agreed(state)
         if self.policy == "stop":
             raise self._error(diagnosis)
         state.records["nonfinite_steps"] = state.records.get("nonfinite_steps", 0) + 1
@@ -120,6 +124,17 @@ class NonFiniteGuard:
             return False
         self.rollback(state, diagnosis)
         return False
+
+    def _agreed(self, state: TrainingState) -> str:
+        """Every rank's diagnosis of its own batch; the first rank whose loss went wrong names
+        the cause (the gradients are already the average, the same everywhere)."""
+        from ..distributed import process_group as pg
+
+        local = self.local_loss if self.local_loss is not None else 0.0
+        reports = pg.all_gather_object([math.isfinite(local), self.diagnose(state, local)])
+        bad = [r for r, (finite, _) in enumerate(reports) if not finite]
+        first = bad[0] if bad else 0
+        return f"rank {first}: {reports[first][1]}"
 
     def anomaly(self, state: TrainingState, exc: NonFiniteError) -> NonFiniteError:
         """The error for detect_anomaly's stop inside the forward pass, with the layer named."""
@@ -161,7 +176,9 @@ class NonFiniteGuard:
         return first_nonfinite_layer(state.model, state.batch[0])
 
     def _error(self, diagnosis: str) -> NonFiniteError:
-        return NonFiniteError(f"{diagnosis}; {self.checkpoint_note}; {REMEDIES}")
+        error = NonFiniteError(f"{diagnosis}; {self.checkpoint_note}; {REMEDIES}")
+        error.collective = self.parallel is not None  # data-parallel: every rank, at one step
+        return error
 
     def rollback(self, state: TrainingState, diagnosis: str) -> None:
         self.rollbacks += 1

@@ -18,6 +18,7 @@ import numpy as np
 from .. import nn, optim
 from ..data import load_breast_cancer, load_digits, load_idx_folder, load_mnist, train_val_split
 from ..data.loader import check_finite
+from ..distributed import process_group as pg
 from ..errors import ConfigError, DataError
 from ..models import build_cnn, build_mlp, build_resnet, build_rnn
 from ..random import manual_seed
@@ -246,6 +247,17 @@ def schedule_for(
     return None
 
 
+def _parallel_note(batch_size: int) -> str:
+    world = pg.world_size()
+    if world == 1:
+        return ""
+    low, high = batch_size // world, -(-batch_size // world)
+    share = str(low) if low == high else f"{low}-{high}"
+    return (
+        f"; data-parallel on {world} processes: each takes {share} of every batch of {batch_size}"
+    )
+
+
 @dataclass
 class RunResult:
     config: dict[str, Any]
@@ -287,7 +299,9 @@ def train_run(
     config = resolve_config(overrides)
     started = time.perf_counter()
     manual_seed(config["seed"])
-    data = load_dataset(config["dataset"], config["data_dir"])
+    data = pg.run_agreed(
+        lambda: load_dataset(config["dataset"], config["data_dir"]), "loading data"
+    )
     val_split = config["val_split"]
     if val_split:
         x_train, y_train, x_val, y_val = train_val_split(
@@ -308,11 +322,11 @@ def train_run(
         callbacks.append(
             EarlyStopping(monitor, patience=config["early_stopping"], restore_best_weights=True)
         )
-    if verbose:
+    if verbose and pg.is_main():
         print(
             f"training {config['model']} on {data.name}: {len(x_train)} train, "
             f"{0 if validation is None else len(validation[0])} validation, "
-            f"{len(data.x_test)} test samples"
+            f"{len(data.x_test)} test samples{_parallel_note(config['batch_size'])}"
         )
     checkpoint = resolve(checkpoint)
     if checkpoint is not None:

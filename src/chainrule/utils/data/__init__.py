@@ -20,15 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
-from ..random import Generator, default_generator
-from ..tensor import Tensor, stack, tensor
+from ...errors import DataError
+from ...random import Generator, default_generator
+from ...tensor import Tensor, stack, tensor
 
 __all__ = [
     "BatchSampler",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
@@ -421,3 +422,6 @@ class DataLoader:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)
+
+
+from .distributed import DistributedSampler  # noqa: E402
