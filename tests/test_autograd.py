@@ -119,6 +119,44 @@ def test_hooks_receive_read_only_gradients() -> None:
         (x * 2).sum().backward()
 
 
+def test_post_accumulate_grad_hooks_see_the_accumulated_grad() -> None:
+    """As PyTorch's: called with the tensor once its .grad holds this backward's sum (also when
+    .grad already held a gradient); removable; for leaves only."""
+    torch = pytest.importorskip("torch")
+    seen: dict[str, list] = {"cr": [], "torch": []}
+    for lib, key in ((cr, "cr"), (torch, "torch")):
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = lib.tensor([3.0], requires_grad=True)
+        handle = a.register_post_accumulate_grad_hook(
+            lambda t, key=key: seen[key].append(t.grad.tolist())
+        )
+        (a * a * b).sum().backward()
+        (a * 3).sum().backward()
+        handle.remove()
+        (a * 5).sum().backward()
+        with pytest.raises((RuntimeError, ChainruleError)):
+            (a * 2).register_post_accumulate_grad_hook(lambda t: None)
+    assert seen["cr"] == seen["torch"] == [[6.0, 12.0], [9.0, 15.0]]
+
+
+def test_queue_callback_runs_once_every_gradient_is_in() -> None:
+    a = cr.tensor([1.0], requires_grad=True)
+    b = cr.tensor([2.0], requires_grad=True)
+    order: list[str] = []
+
+    def ready(t: cr.Tensor) -> None:
+        order.append("hook")
+        if order.count("hook") == 1:
+            cr.graph.queue_callback(lambda: order.append(f"done {a.grad.item()} {b.grad.item()}"))
+
+    a.register_post_accumulate_grad_hook(ready)
+    b.register_post_accumulate_grad_hook(ready)
+    (a * b).sum().backward()
+    assert order == ["hook", "hook", "done 2.0 1.0"]
+    with pytest.raises(ChainruleError, match="during backward"):
+        cr.graph.queue_callback(lambda: None)
+
+
 def test_grad_modes() -> None:
     x = cr.tensor([1.0], requires_grad=True)
     with cr.no_grad():

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import amp, autograd, functional, nn, optim, testing, utils
+from . import amp, autograd, distributed, functional, nn, optim, testing, utils
 from . import threads as _threads_module
 from .amp import autocast
 from .creation import (
@@ -455,6 +455,7 @@ __all__ = [
     "diagonal_scatter",
     "diff",
     "dist",
+    "distributed",
     "div",
     "divide",
     "dot",

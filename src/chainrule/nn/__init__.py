@@ -3,7 +3,7 @@
 import sys
 
 from .. import functional
-from . import init, utils
+from . import init, parallel, utils
 from .activation import (
     CELU,
     ELU,
@@ -298,5 +298,6 @@ __all__ = [
     "ZeroPad3d",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]

@@ -219,6 +219,7 @@ def run_epochs(
         guard.remember(state)  # the rollback point ('rollback' policy only)
         model.train()
         started = time.perf_counter()
+        reduce_started = parallel.reducer.seconds if parallel is not None else 0.0
         totals = state.epoch_totals
         bar = tqdm(
             state.loader,
@@ -275,6 +276,8 @@ def run_epochs(
                 logs["val_accuracy"] = result["accuracy"]
         logs["lr"] = optimizer.param_groups[0]["lr"]
         logs["seconds"] = time.perf_counter() - started
+        if parallel is not None:  # of which averaging the gradients over the processes took
+            logs["allreduce_seconds"] = parallel.reducer.seconds - reduce_started
         state.history.append(logs)
         for cb in callbacks:
             cb.on_epoch_end(state, logs)
@@ -349,4 +352,6 @@ def format_epoch(logs: dict[str, Any], epochs: int) -> str:
     if "val_accuracy" in logs:
         parts.append(f"val_acc {logs['val_accuracy']:.4f}")
     parts += [f"lr {logs['lr']:.3g}", f"{logs['seconds']:.1f}s"]
+    if "allreduce_seconds" in logs:
+        parts.append(f"(all_reduce {logs['allreduce_seconds']:.1f}s)")
     return "  ".join(parts)
