@@ -162,3 +162,15 @@ def test_ctrl_c_stops_every_rank_at_one_step_and_resume_continues(tmp_path: Path
     resumed = run_mpi(["chainrule", "train", "--resume", str(run)], n=n, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert (run / "model.npz").exists()
+
+
+def test_a_diverged_run_stops_every_rank_at_one_step_with_one_line() -> None:
+    """--lr 1e4 sends the loss to NaN: every rank sees it in the summed loss at the same step,
+    applies --on-nonfinite stop together, and rank 0 alone says where (naming the rank whose
+    batch went wrong first)."""
+    result = run_mpi(["chainrule", "train", "--lr", "1e4", "--epochs", "3"])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("chainrule: error: rank ")
+    assert "loss became nan" in lines[0] and "Traceback" not in result.stderr

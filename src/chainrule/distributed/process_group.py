@@ -113,8 +113,7 @@ def _abort_on_uncaught(previous: Any) -> Any:
     def hook(kind: type[BaseException], error: BaseException, traceback: Any) -> None:
         previous(kind, error, traceback)
         if not getattr(error, "collective", False):
-            sys.stderr.flush()
-            _group.comm.Abort(1)
+            _abort(1)
 
     return hook
 
@@ -230,6 +229,15 @@ def fail(message: str, code: int = 2) -> None:
     if _group.comm is None:
         raise DistributedError(message, _group.rank)
     print(f"chainrule: error: {message}", file=sys.stderr, flush=True)
+    _abort(code)
+
+
+def _abort(code: int) -> None:
+    # MPI_Abort kills every process at once, and mpiexec drops what it has not yet passed on of
+    # their output: give it a moment to pass on the line just written.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    time.sleep(0.2)
     _group.comm.Abort(code)
 
 
@@ -297,9 +305,19 @@ def barrier() -> None:
         wait(_group.comm.Ibarrier(), "barrier")
 
 
-def all_gather_object(value: Any) -> list[Any]:
+_NOTHING = object()
+
+
+def all_gather_object(value: Any, obj: Any = _NOTHING) -> Any:
     """Every rank's JSON-able value, in rank order, on every rank. JSON, never pickle: what
-    crosses between processes is data, not code."""
+    crosses between processes is data, not code.
+
+    ``all_gather_object(value)`` returns the list; PyTorch's ``all_gather_object(output_list,
+    obj)`` fills ``output_list`` instead."""
+    if obj is not _NOTHING:
+        gathered = all_gather_object(obj)
+        value[:] = gathered
+        return None
     if _group.comm is None or _group.size == 1:
         return [json.loads(json.dumps(value))]
     payload = np.frombuffer(json.dumps(value).encode(), dtype=np.uint8)
@@ -320,6 +338,11 @@ def all_gather_object(value: Any) -> list[Any]:
 def broadcast_object(value: Any, src: int = 0) -> Any:
     """Rank src's JSON-able value, on every rank."""
     return all_gather_object(value if _group.rank == src else None)[src]
+
+
+def broadcast_object_list(object_list: list[Any], src: int = 0) -> None:
+    """PyTorch's spelling: object_list becomes rank src's, in place, on every rank."""
+    object_list[:] = broadcast_object(list(object_list), src)
 
 
 def agree(error: BaseException | None, what: str = "") -> None:

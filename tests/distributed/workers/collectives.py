@@ -24,6 +24,12 @@ dist.broadcast(b, src=world - 1)
 assert b.tolist() == [float(world - 1)] * 4
 assert dist.all_gather_object({"rank": rank}) == [{"rank": r} for r in range(world)]
 assert dist.broadcast_object(["from", rank], src=0) == ["from", 0]
+filled: list = [None] * world
+dist.all_gather_object(filled, rank * 10)
+assert filled == [r * 10 for r in range(world)]
+shared = [rank, "x"]
+dist.broadcast_object_list(shared, src=1)
+assert shared == [1, "x"]
 dist.barrier()
 
 # agree: an error on one rank becomes the same DistributedError, naming it, on every rank
