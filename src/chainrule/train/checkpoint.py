@@ -77,14 +77,12 @@ def resolve(
 
 
 # ----------------------------------------------------------------------------- capture/restore
-def capture(state: TrainingState, callbacks: Sequence[Callback]) -> dict[str, Any]:
-    """The whole training state as nested JSON data and arrays (copies). Data-parallel, every
-    rank calls it: the random generators of all ranks are kept (the rest is the same on all)."""
-    from ..distributed import process_group as pg
-
-    extra = {}
-    if pg.world_size() > 1:
-        extra["rng_ranks"] = pg.all_gather_object(get_rng_state())
+def capture(
+    state: TrainingState, callbacks: Sequence[Callback], rng_ranks: list[Any] | None = None
+) -> dict[str, Any]:
+    """The whole training state as nested JSON data and arrays (copies). A data-parallel run
+    adds every rank's random generator (``rng_ranks``); the rest is the same on all ranks."""
+    extra = {} if rng_ranks is None else {"rng_ranks": rng_ranks}
     return {
         **extra,
         "model": snapshot(state.model),
@@ -239,9 +237,10 @@ class Checkpointer:
             return
         from ..distributed import process_group as pg
 
-        captured = capture(state, self.callbacks)
         path, metadata = self.path, self.config.metadata
-        if pg.is_main():
+        rng_ranks = pg.all_gather_object(get_rng_state()) if pg.world_size() > 1 else None
+        if pg.is_main():  # the one writer; every rank learns whether the write worked
+            captured = capture(state, self.callbacks, rng_ranks)
             pg.run_agreed(lambda: save_checkpoint(path, captured, metadata), "checkpoint")
         else:
             pg.agree(None, "checkpoint")

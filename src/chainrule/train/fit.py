@@ -309,7 +309,7 @@ def _parallel_step(
     xb, yb = parallel.shard(xb, yb)
     state.batch = (xb, yb)
     optimizer.zero_grad()
-    value, predicted = 0.0, None
+    value, predicted, state.loss = 0.0, None, None
     if len(xb):  # the last batch of an epoch may leave a rank no rows
         try:
             out = model(Tensor(np.asarray(xb, dtype=np.float32)))

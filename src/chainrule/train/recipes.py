@@ -247,6 +247,21 @@ def schedule_for(
     return None
 
 
+def _load_on_every_rank(config: dict[str, Any]) -> Dataset:
+    """The data set, read by every process; an error on any stops all of them, naming it.
+    MNIST may be downloaded: rank 0 fetches it first, so that processes sharing a folder do not
+    download it side by side."""
+
+    def load() -> Dataset:
+        return load_dataset(config["dataset"], config["data_dir"])
+
+    if pg.world_size() == 1 or config["dataset"] != "mnist":
+        return pg.run_agreed(load, "loading data")
+    first = pg.run_agreed(load if pg.is_main() else lambda: None, "loading data")
+    rest = pg.run_agreed(lambda: None if pg.is_main() else load(), "loading data")
+    return first if pg.is_main() else rest
+
+
 def _parallel_note(batch_size: int) -> str:
     world = pg.world_size()
     if world == 1:
@@ -299,9 +314,7 @@ def train_run(
     config = resolve_config(overrides)
     started = time.perf_counter()
     manual_seed(config["seed"])
-    data = pg.run_agreed(
-        lambda: load_dataset(config["dataset"], config["data_dir"]), "loading data"
-    )
+    data = _load_on_every_rank(config)
     val_split = config["val_split"]
     if val_split:
         x_train, y_train, x_val, y_val = train_val_split(
