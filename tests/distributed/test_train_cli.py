@@ -56,31 +56,29 @@ def _rank_pid(marker: str, rank: int) -> int | None:
     return None
 
 
-def test_a_killed_rank_stops_the_run_and_resume_finishes_it(tmp_path: Path) -> None:
-    """SIGKILL rank 1 after the first checkpoint: mpiexec stops rank 0 at once (bound: 20 s)
-    and exits non-zero; --resume under mpiexec -n 2 then ends with the weights of a run never
-    interrupted, to the bit. The checkpoint is at step 60, in epoch 2: by then the ranks'
-    dropout generators have drawn differently (epoch 1 ended in parts of 8 and 7 rows), so
-    each rank must get its own back."""
-    flags = [
-        "--hidden",
-        "512,512",
-        "--epochs",
-        "30",
-        "--checkpoint-every",
-        "60",
-        "--dropout",
-        "0.2",
-    ]
-    run, reference = tmp_path / "run", tmp_path / "reference"
+def _start_until_checkpoint(run: Path, flags: list[str], n: int = 2) -> subprocess.Popen[str]:
+    """``mpiexec -n n chainrule train --out run``, returned once its first checkpoint exists."""
     job = subprocess.Popen(
-        [mpiexec(), "-n", "2", sys.executable, "-m", "chainrule.cli", "train", "--out",
+        [mpiexec(), "-n", str(n), sys.executable, "-m", "chainrule.cli", "train", "--out",
          str(run), *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(),
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while not (run / "checkpoint.npz").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
+    return job
+
+
+def test_a_killed_rank_stops_the_run_and_resume_finishes_it(tmp_path: Path) -> None:
+    """SIGKILL rank 1 after the first checkpoint: mpiexec stops rank 0 at once (bound: 20 s)
+    and exits non-zero; --resume under mpiexec -n 2 then ends with the weights of a run never
+    interrupted, to the bit. The checkpoint is at step 60, in epoch 2: by then the ranks'
+    dropout generators have drawn differently (epoch 1 ended in parts of 8 and 7 rows), so
+    each rank must get its own back."""
+    flags = ["--hidden", "512,512", "--epochs", "30", "--checkpoint-every", "60"]
+    flags += ["--dropout", "0.2"]
+    run, reference = tmp_path / "run", tmp_path / "reference"
+    job = _start_until_checkpoint(run, flags)
     pid = _rank_pid(str(run), 1)
     assert pid is not None and job.poll() is None, "the run ended before it could be killed"
     os.kill(pid, signal.SIGKILL)
@@ -145,15 +143,7 @@ def test_batch_smaller_than_the_processes_is_refused() -> None:
 @pytest.mark.parametrize("n", [2])
 def test_ctrl_c_stops_every_rank_at_one_step_and_resume_continues(tmp_path: Path, n: int) -> None:
     run = tmp_path / "run"
-    flags = ["--hidden", "512,512", "--epochs", "30"]
-    job = subprocess.Popen(
-        [mpiexec(), "-n", str(n), sys.executable, "-m", "chainrule.cli", "train", "--out",
-         str(run), *flags],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(),
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not (run / "checkpoint.npz").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    job = _start_until_checkpoint(run, ["--hidden", "512,512", "--epochs", "30"], n)
     assert job.poll() is None
     job.send_signal(signal.SIGINT)
     _stdout, stderr = job.communicate(timeout=60)

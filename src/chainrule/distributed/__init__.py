@@ -33,7 +33,7 @@ from .process_group import (
     run_agreed,
     world_size,
 )
-from .reducer import GradientReducer, broadcast_parameters
+from .reducer import GradientReducer, broadcast_buffers, broadcast_parameters, broadcast_tensors
 
 __all__ = [
     "DistributedDataParallel",
@@ -46,9 +46,11 @@ __all__ = [
     "all_reduce",
     "barrier",
     "broadcast",
+    "broadcast_buffers",
     "broadcast_object",
     "broadcast_object_list",
     "broadcast_parameters",
+    "broadcast_tensors",
     "destroy_process_group",
     "get_rank",
     "get_world_size",

@@ -57,17 +57,25 @@ class _Bucket:
             bump_version(t)
 
 
-def broadcast_parameters(model: Any, src: int = 0, buffers: bool = True) -> None:
-    """Every rank's parameters (and buffers) become rank src's: all replicas start equal."""
+def broadcast_tensors(tensors: Iterable[Any], src: int = 0) -> None:
+    """Every rank's tensors become rank src's, in place: one message per dtype (and 64 MB)."""
     if pg.world_size() == 1:
         return
-    tensors = list(model.parameters())
-    if buffers:
-        tensors += [b for b in model.buffers() if b is not None]
-    for bucket in (_Bucket(g) for g in _buckets(tensors, 64 * 2**20)):
+    for group in _buckets([t for t in tensors if t is not None], 64 * 2**20):
+        bucket = _Bucket(group)
         bucket.pack_values()
         pg.broadcast_array(bucket.buffer, src)
         bucket.unpack_values()
+
+
+def broadcast_parameters(model: Any, src: int = 0, buffers: bool = True) -> None:
+    """Every rank's parameters (and buffers) become rank src's: all replicas start equal."""
+    broadcast_tensors([*model.parameters(), *(model.buffers() if buffers else ())], src)
+
+
+def broadcast_buffers(model: Any, src: int = 0) -> None:
+    """Rank src's buffers (BatchNorm's running statistics) on every rank."""
+    broadcast_tensors(model.buffers(), src)
 
 
 class GradientReducer:

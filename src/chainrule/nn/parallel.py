@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..distributed import process_group as pg
-from ..distributed.reducer import GradientReducer, broadcast_parameters
+from ..distributed.reducer import GradientReducer, broadcast_buffers, broadcast_parameters
 from ..errors import ConfigError
 from ..graph import queue_callback
 from .module import Module
@@ -59,15 +59,8 @@ class DistributedDataParallel(Module):
         ]
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        if self.training and self.broadcast_buffers and pg.world_size() > 1:
-            buffers = [b for b in self.module.buffers() if b is not None]
-            if buffers:
-                from ..distributed.reducer import _Bucket, _buckets
-
-                for bucket in (_Bucket(g) for g in _buckets(buffers, 64 * 2**20)):
-                    bucket.pack_values()
-                    pg.broadcast_array(bucket.buffer, 0)
-                    bucket.unpack_values()
+        if self.training and self.broadcast_buffers:
+            broadcast_buffers(self.module)
         return self.module(*args, **kwargs)
 
     def _on_gradient(self, _: Any) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..distributed import process_group as pg
-from ..distributed.reducer import GradientReducer, _Bucket, _buckets, broadcast_parameters
+from ..distributed.reducer import GradientReducer, broadcast_buffers, broadcast_parameters
 from ..nn import Module
 from ..tensor import Tensor, no_grad
 from .metrics import predict_classes
@@ -65,11 +65,7 @@ class DataParallel:
 
     def sync_buffers(self) -> None:
         """Rank 0's buffers (running statistics) on every rank."""
-        buffers = [b for b in self.model.buffers() if b is not None]
-        for bucket in (_Bucket(g) for g in _buckets(buffers, 64 * 2**20)):
-            bucket.pack_values()
-            pg.broadcast_array(bucket.buffer, 0)
-            bucket.unpack_values()
+        broadcast_buffers(self.model)
 
     def evaluate(
         self, loss_fn: Module, x: np.ndarray, y: np.ndarray, batch_size: int = 1000
