@@ -164,3 +164,14 @@ def test_a_diverged_run_stops_every_rank_at_one_step_with_one_line() -> None:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("chainrule: error: rank ")
     assert "loss became nan" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_a_run_of_two_processes_resumes_on_one(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    first = run_mpi(["chainrule", "train", "--out", str(run), "--epochs", "2"])
+    assert first.returncode == 0, first.stderr
+    resumed = run_single(["chainrule", "train", "--resume", str(run), "--epochs", "3"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert "the checkpoint was taken on 2 process(es), this run has 1" in resumed.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [e["epoch"] for e in metrics["history"]] == [1, 2, 3]

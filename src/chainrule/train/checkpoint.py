@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import os
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -153,7 +154,8 @@ def _restore_rng(saved: dict[str, Any]) -> None:
         print(
             f"chainrule: note: the checkpoint was taken on {taken} process(es), this run has "
             f"{world}: the batches continue as they were, dropout's random draws differ from an "
-            "uninterrupted run"
+            "uninterrupted run",
+            file=sys.stderr,
         )
     set_rng_state(saved["rng"])
 
