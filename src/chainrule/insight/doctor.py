@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..train.callbacks import Callback
+from ..train.metrics import format_loss
 from ..train.state import TrainingState
 from .findings import Finding, format_findings
 
@@ -74,7 +75,7 @@ def diagnose_history(
     n = len(loss)
     accuracy = _column(epochs, "accuracy")
 
-    lr_finding = _learning_rate(loss, accuracy, lr, low_accuracy)
+    lr_finding = _nonfinite_steps(epochs) or _learning_rate(loss, accuracy, lr, low_accuracy)
     if lr_finding is not None and lr_finding.kind in ("diverging", "oscillating"):
         return [lr_finding]  # nothing else can be read from a run that does not descend
     findings = [] if lr_finding is None else [lr_finding]
@@ -88,6 +89,28 @@ def diagnose_history(
         if overfit is not None:
             findings.append(overfit)
     return findings
+
+
+def _nonfinite_steps(epochs: list[dict[str, Any]]) -> Finding | None:
+    """Steps the non-finite guard skipped or rolled back: the run diverged, whatever the
+    finite losses recorded around them say (a rollback also cuts the rate the history shows,
+    so the advice starts from the first epoch's rate)."""
+    bad = [(e.get("epoch", i + 1), e["nonfinite_steps"]) for i, e in enumerate(epochs)
+           if e.get("nonfinite_steps")]  # fmt: skip
+    if not bad:
+        return None
+    total = sum(count for _, count in bad)
+    where = ", ".join(str(epoch) for epoch, _ in bad[:6]) + ("..." if len(bad) > 6 else "")
+    first_lr = epochs[0].get("lr")
+    return Finding(
+        "diverging",
+        f"Diverging: the loss or a gradient became NaN or Inf in {total} step(s) (epoch"
+        f"{'s' if len(bad) > 1 else ''} {where}); those steps were skipped or rolled back, so the "
+        "losses shown are only the finite ones.",
+        f"use a learning rate 10x lower than the first one"
+        f"{_lr_flag(None if first_lr is None else float(first_lr), 0.1)}, and clip gradients "
+        "(--clip-norm).",
+    )
 
 
 def _learning_rate(
@@ -220,7 +243,7 @@ def doctor_report(history: HistoryLike, findings: Iterable[Finding] | None = Non
     if not epochs:
         return "doctor: no epochs to read"
     last = epochs[-1]
-    parts = [f"training loss {epochs[0]['loss']:.4g} -> {last['loss']:.4g}"]
+    parts = [f"training loss {format_loss(epochs[0]['loss'])} -> {format_loss(last['loss'])}"]
     if last.get("val_accuracy") is not None:
         parts.append(f"validation accuracy {last['val_accuracy']:.1%}")
     elif last.get("accuracy") is not None:

@@ -191,6 +191,8 @@ class _Archive:
             entries, directory_bytes = _zip_directory_size(
                 self.handle, self.file_size, self.not_ours
             )
+        except FormatError:
+            raise  # it names the file and the damage already
         except _DAMAGE as exc:
             raise FormatError(f"{self.not_ours} ({exc})") from exc
         if entries > MAX_MEMBERS or directory_bytes > min(MAX_DIRECTORY_BYTES, self.file_size):

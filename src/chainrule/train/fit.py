@@ -25,7 +25,7 @@ from ..tensor import Tensor, detect_anomaly, no_grad
 from .callbacks import Callback
 from .checkpoint import CheckpointConfig, Checkpointer, resolve
 from .guard import NonFiniteGuard
-from .metrics import accuracy, predict_classes
+from .metrics import accuracy, format_loss, predict_classes
 from .parallel import DataParallel
 from .state import History, TrainingState
 
@@ -219,6 +219,7 @@ def run_epochs(
         guard.remember(state)  # the rollback point ('rollback' policy only)
         model.train()
         started = time.perf_counter()
+        nonfinite_before = state.records.get("nonfinite_steps", 0)
         reduce_started = parallel.reducer.seconds if parallel is not None else 0.0
         totals = state.epoch_totals
         bar = tqdm(
@@ -276,6 +277,9 @@ def run_epochs(
                 logs["val_accuracy"] = result["accuracy"]
         logs["lr"] = optimizer.param_groups[0]["lr"]
         logs["seconds"] = time.perf_counter() - started
+        nonfinite = state.records.get("nonfinite_steps", 0) - nonfinite_before
+        if nonfinite:  # steps skipped or rolled back: the doctor must know the run diverged
+            logs["nonfinite_steps"] = nonfinite
         if parallel is not None:  # of which averaging the gradients over the processes took
             logs["allreduce_seconds"] = parallel.reducer.seconds - reduce_started
         state.history.append(logs)
@@ -344,14 +348,20 @@ def _parallel_step(
 
 
 def format_epoch(logs: dict[str, Any], epochs: int) -> str:
-    parts = [f"epoch {logs['epoch']:>{len(str(epochs))}}/{epochs}", f"loss {logs['loss']:.4f}"]
+    parts = [
+        f"epoch {logs['epoch']:>{len(str(epochs))}}/{epochs}",
+        f"loss {format_loss(logs['loss'])}",
+    ]
     if "accuracy" in logs:
         parts.append(f"acc {logs['accuracy']:.4f}")
     if "val_loss" in logs:
-        parts.append(f"val_loss {logs['val_loss']:.4f}")
+        parts.append(f"val_loss {format_loss(logs['val_loss'])}")
     if "val_accuracy" in logs:
         parts.append(f"val_acc {logs['val_accuracy']:.4f}")
     parts += [f"lr {logs['lr']:.3g}", f"{logs['seconds']:.1f}s"]
+    if logs.get("nonfinite_steps"):
+        count = logs["nonfinite_steps"]
+        parts.append(f"({count} non-finite step{'s' if count > 1 else ''})")
     if "allreduce_seconds" in logs:
         parts.append(f"(all_reduce {logs['allreduce_seconds']:.1f}s)")
     return "  ".join(parts)

@@ -9,6 +9,14 @@ import numpy as np
 from ..nn import Module
 
 
+def format_loss(value: float) -> str:
+    """A loss for people: 4 decimals in [1e-3, 1e5), else scientific (a diverged run's 1e33, a
+    converged one's 5e-4), never a 36-digit number or a row of zeros."""
+    if value == 0 or (1e-3 <= abs(value) < 1e5):
+        return f"{value:.4f}"
+    return f"{value:.3e}"
+
+
 def predict_classes(output: np.ndarray, loss_fn: Module | None = None) -> np.ndarray | None:
     """Class predictions from a model's output, as the loss says to read it (its ``predict``:
     argmax for cross-entropy, p > 0.5 for BCE, logit > 0 for BCE with logits); without a loss,
