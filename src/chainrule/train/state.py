@@ -42,6 +42,26 @@ class History:
     def last(self) -> dict[str, Any]:
         return self.epochs[-1] if self.epochs else {}
 
+    def _repr_html_(self) -> str:
+        """The epochs as an HTML table, for notebooks."""
+        from html import escape
+
+        columns = list(self.history)
+        head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(_cell(e.get(c)))}</td>" for c in columns) + "</tr>"
+            for e in self.epochs
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.4g}"
+    return str(value)
+
 
 @dataclass
 class TrainingState:
