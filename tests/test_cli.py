@@ -30,7 +30,7 @@ def test_train_default_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["evaluate", str(out / "model.npz")]) == 0
     printed = capsys.readouterr().out
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in printed
-    assert "pred 9" in printed
+    assert "true \\ pred" in printed and "true 9" in printed
 
 
 def test_breast_cancer_cli(capsys: pytest.CaptureFixture[str]) -> None:

@@ -348,6 +348,15 @@ Size = tuple
 __version__ = "0.1.0"
 
 
+def summary(model: Any, input_size: Any = None, **options: Any) -> Any:
+    """A table of the model's layers, output shapes, parameters and multiply-adds, as
+    torchinfo's ``summary``; see :func:`chainrule.insight.summary` (imported on first use, so
+    that ``import chainrule`` stays light)."""
+    from .insight.model_summary import summary as model_summary
+
+    return model_summary(model, input_size, **options)
+
+
 def __getattr__(name: str) -> object:
     raise AttributeError(
         f"chainrule has no {name!r}: torch.{name} is not supported (docs/pytorch.md lists what "
@@ -650,6 +659,7 @@ __all__ = [
     "sub",
     "subtract",
     "sum",
+    "summary",
     "swapaxes",
     "swapdims",
     "t",

@@ -61,11 +61,17 @@ def _every(text: str) -> int | str:
         ) from None
 
 
-def _add_data_flags(p: argparse.ArgumentParser) -> None:
+def _add_data_flags(
+    p: argparse.ArgumentParser, default: str = "digits (ships with chainrule)"
+) -> None:
     from .train.recipes import DATASETS
 
-    p.add_argument("--dataset", choices=DATASETS, help="default: digits (ships with chainrule)")
-    p.add_argument("--data-dir", help="folder with the four MNIST-layout IDX files")
+    p.add_argument("--dataset", choices=DATASETS, help=f"the data set (default: {default})")
+    p.add_argument(
+        "--data-dir", metavar="DIR",
+        help="folder with the four MNIST-layout IDX files (default for mnist: $CHAINRULE_DATA, "
+        "else ~/.cache/chainrule/mnist, downloading them there)",
+    )  # fmt: skip
 
 
 def _add_threads_flag(p: argparse.ArgumentParser) -> None:
@@ -76,48 +82,159 @@ def _add_threads_flag(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _base_defaults() -> dict[str, Any]:
+    """The settings a run takes when neither a flag nor a recipe gives them, as flags show them."""
+    from .train.recipes import BASE_CONFIG
+
+    shown = dict(BASE_CONFIG)
+    shown["hidden"] = ",".join(str(w) for w in BASE_CONFIG["hidden"])
+    return shown
+
+
+def _recipes_epilog() -> str:
+    """The recipes of `chainrule train`: what each (dataset, model) pair sets."""
+    import textwrap
+
+    from .train.recipes import RECIPES
+
+    lines = ["recipes (--dataset / --model: the settings they choose; idx takes mnist's):"]
+    for (dataset, model), recipe in RECIPES.items():
+        settings = ", ".join(
+            f"{key.replace('_', '-')} {','.join(map(str, v)) if isinstance(v, list) else v}"
+            for key, v in recipe.items()
+        )
+        lines.append(
+            textwrap.fill(f"{dataset} / {model}: {settings}", 96, initial_indent="  ",
+                          subsequent_indent="      ")
+        )  # fmt: skip
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     from .models import ACTIVATIONS
     from .nn.init import INIT_SCHEMES
     from .train.recipes import MODELS, SCHEDULES
 
     parser = _Parser(prog="chainrule", description="Backpropagation on NumPy, made visible.")
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     train = commands.add_parser(
-        "train", help="train a network (default: an MLP on the shipped digits)"
-    )
+        "train", help="train a network (default: an MLP on the shipped digits)",
+        description="Train a network on a data set. A setting not given comes from the recipe\n"
+        "of --dataset and --model (listed below), else from the default shown.",
+        epilog=_recipes_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     _add_data_flags(train)
     _add_threads_flag(train)
-    train.add_argument("--model", choices=MODELS)
-    train.add_argument("--hidden", type=_int_list, help="hidden widths, e.g. 512,256")
-    train.add_argument("--activation", choices=sorted(ACTIVATIONS))
-    train.add_argument("--init", choices=INIT_SCHEMES)
-    train.add_argument("--optimizer", choices=("sgd", "adam"))
-    train.add_argument("--lr", type=float)
-    train.add_argument("--momentum", type=float)
-    train.add_argument("--nesterov", action="store_true", default=None)
-    train.add_argument("--batch-size", type=_positive_int)
-    train.add_argument("--epochs", type=_positive_int)
-    train.add_argument("--weight-decay", type=float, help="L2 penalty")
-    train.add_argument("--l1", type=float, help="L1 penalty")
-    train.add_argument("--dropout", type=_fraction)
-    train.add_argument("--clip-norm", type=float, help="clip the gradient norm to this value")
-    train.add_argument("--lr-step", type=_positive_int, help="multiply lr by --lr-gamma every N")
-    train.add_argument("--lr-gamma", type=float)
-    train.add_argument(
-        "--schedule", choices=SCHEDULES,
-        help="learning-rate schedule (default: the recipe's; step when --lr-step is given)",
-    )  # fmt: skip
-    train.add_argument("--val-split", type=_fraction, help="validation fraction of train")
-    train.add_argument("--early-stopping", type=_positive_int, metavar="N", help="patience")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--out", help="write DIR/metrics.json and DIR/model.npz")
-    train.add_argument("--quiet", action="store_true", help="print only the final result")
+    base = _base_defaults()
+    flag = train.add_argument
+    flag("--model", choices=MODELS, help=f"the network (default: {base['model']})")
+    flag(
+        "--hidden",
+        type=_int_list,
+        metavar="W1,W2,...",
+        help=f"MLP hidden layer widths (default: {base['hidden']})",
+    )
+    flag(
+        "--activation",
+        choices=sorted(ACTIVATIONS),
+        metavar="NAME",
+        help=f"MLP hidden activation: {', '.join(sorted(ACTIVATIONS))} (default: "
+        f"{base['activation']})",
+    )
+    flag(
+        "--init",
+        choices=INIT_SCHEMES,
+        help="weight initialisation (default: PyTorch's for each layer)",
+    )
+    flag("--optimizer", choices=("sgd", "adam"), help=f"(default: {base['optimizer']})")
+    flag("--lr", type=float, help=f"learning rate (default: {base['lr']})")
+    flag("--momentum", type=float, help=f"SGD momentum, in [0, 1) (default: {base['momentum']})")
+    flag(
+        "--nesterov",
+        action="store_true",
+        default=None,
+        help="SGD with Nesterov momentum (default: off)",
+    )
+    flag(
+        "--batch-size",
+        type=_positive_int,
+        metavar="N",
+        help=f"samples per step; with mpiexec, split over the processes (default: "
+        f"{base['batch_size']})",
+    )
+    flag(
+        "--epochs",
+        type=_positive_int,
+        metavar="N",
+        help=f"passes over the training data (default: {base['epochs']})",
+    )
+    flag(
+        "--weight-decay",
+        type=float,
+        metavar="L2",
+        help=f"L2 penalty added to each weight's gradient (default: {base['weight_decay']})",
+    )
+    flag("--l1", type=float, help=f"L1 penalty (default: {base['l1']})")
+    flag(
+        "--dropout",
+        type=_fraction,
+        metavar="P",
+        help=f"dropout probability after each hidden layer (default: {base['dropout']})",
+    )
+    flag(
+        "--clip-norm",
+        type=float,
+        metavar="MAX",
+        help="rescale the gradients when their joint L2 norm exceeds MAX (default: no clipping)",
+    )
+    flag(
+        "--lr-step",
+        type=_positive_int,
+        metavar="N",
+        help="multiply the learning rate by --lr-gamma every N epochs (default: never)",
+    )
+    flag(
+        "--lr-gamma",
+        type=float,
+        metavar="G",
+        help=f"the factor of --lr-step (default: {base['lr_gamma']})",
+    )
+    flag(
+        "--schedule",
+        choices=SCHEDULES,
+        help="learning-rate schedule: constant, step (--lr-step), cosine (to 0 over the run, "
+        "per epoch) or onecycle (up to --lr and down, per batch) (default: constant; step when "
+        "--lr-step is given)",
+    )
+    flag(
+        "--val-split",
+        type=_fraction,
+        metavar="F",
+        help=f"fraction of the training data held out for validation (default: "
+        f"{base['val_split']})",
+    )
+    flag(
+        "--early-stopping",
+        type=_positive_int,
+        metavar="N",
+        help="stop after N epochs without a better validation loss, and keep the best "
+        "weights (default: off)",
+    )
+    flag("--seed", type=int, help=f"seeds weights, shuffling and dropout (default: {base['seed']})")
+    flag(
+        "--out",
+        metavar="DIR",
+        help="write DIR/metrics.json, DIR/model.npz and DIR/checkpoint.npz (default: nothing "
+        "written)",
+    )
+    flag("--quiet", action="store_true", help="print only the final result")
     # ---- checkpoints, resume and the non-finite guard (train/checkpoint.py, train/guard.py)
     train.add_argument(
         "--checkpoint-every", type=_every, metavar="N|epoch",
-        help="write DIR/checkpoint.npz every N steps or every epoch (with --out: every epoch)",
+        help="write DIR/checkpoint.npz every N steps or every epoch (default with --out: epoch)",
     )  # fmt: skip
     train.add_argument(
         "--resume", metavar="RUN_DIR", help="continue the run of --out RUN_DIR where it stopped"
@@ -135,10 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="test accuracy and confusion matrix")
     evaluate.add_argument("model_path", metavar="MODEL", help="a model file from train --out")
-    _add_data_flags(evaluate)
+    _add_data_flags(evaluate, default="the model's own")
     _add_threads_flag(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
+    from .insight.model_summary import add_summary_command
+
+    add_summary_command(commands)
+    from .onnx.command import add_export_command
+
+    add_export_command(commands)
     # --- insight (chainrule.insight): train --monitor/--plot; explain, gradcheck, demo, report ---
     _add_insight_train_flags(train)
     _add_insight_commands(commands)
@@ -315,10 +438,9 @@ def _make_folder(path: Path) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
-
     from .serialization import load, read_header
     from .train import confusion_matrix, evaluate
+    from .train.metrics import format_confusion
     from .train.recipes import load_dataset, loss_for
 
     model = load(args.model_path)
@@ -335,9 +457,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     counts = confusion_matrix(data.y_test, result["predictions"], data.num_classes)
     print(f"{dataset}: {len(data.x_test)} test samples, evaluated in {seconds:.2f} s")
-    rows = [[f"true {i}", *row] for i, row in enumerate(counts)]
-    headers = ["", *(f"pred {j}" for j in range(data.num_classes))]
-    print(tabulate(rows, headers=headers))
+    print(format_confusion(counts))
     print(f"test accuracy {result['accuracy']:.4f}  test loss {result['loss']:.4f}")
     return 0
 
@@ -368,7 +488,10 @@ def _add_insight_commands(commands: Any) -> None:
     explain = commands.add_parser(
         "explain", help="forward and backward tables of the chain rule, with real numbers"
     )
-    explain.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid")
+    explain.add_argument(
+        "--activation", choices=sorted(ACTIVATIONS), default="sigmoid", metavar="NAME",
+        help="the hidden neurons' activation (default: sigmoid)",
+    )  # fmt: skip
     explain.add_argument("--lr", type=float, default=0.1, help="learning rate of the one step")
     explain.add_argument("--seed", type=int, default=0, help="draws the worked example's weights")
     explain.add_argument("--model", metavar="PATH", help="a model file from train --out")
@@ -376,6 +499,11 @@ def _add_insight_commands(commands: Any) -> None:
     explain.add_argument("--top", type=_positive_int, default=10, help="neurons shown per layer")
     explain.add_argument("--dataset", choices=DATASETS, help="default: the model's own")
     explain.add_argument("--data-dir", help="folder with the four MNIST-layout IDX files")
+    explain.add_argument(
+        "--graph",
+        metavar="OUT",
+        help="draw the worked example's autograd graph to OUT (.svg, .png or .dot)",
+    )
     explain.set_defaults(handler=cmd_explain)
 
     check = commands.add_parser(
@@ -389,7 +517,7 @@ def _add_insight_commands(commands: Any) -> None:
     check.set_defaults(handler=cmd_gradcheck)
 
     demo = commands.add_parser("demo", help="see vanishing or exploding gradients, and cures")
-    demo.add_argument("name", choices=("vanishing", "exploding", "rnn"))
+    demo.add_argument("name", nargs="?", choices=tuple(DEMOS), help="the demo (none: list them)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument(
         "--steps", type=int, metavar="T", help="demo rnn: sequence length (default 60)"
@@ -453,11 +581,14 @@ def _insight_write_plots(
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from .insight.drawing import explain_graph
     from .insight.explain import explain_model, explain_worked_example
 
     if args.model is None:
         print(explain_worked_example(args.activation, args.lr, args.seed))
+        explain_graph(args)  # --graph OUT: draws the worked example's graph, prints "wrote OUT"
         return 0
+    explain_graph(args)  # with --model, --graph is a ConfigError (it draws the worked example)
     from .serialization import load, read_header
     from .train.recipes import load_dataset, loss_for
 
@@ -504,9 +635,21 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMOS = {
+    "vanishing": "8 sigmoid layers: the gradient dies on its way back; then ReLU with He init",
+    "exploding": "weights 1.5x too large: the gradient overflows; then clipping at the norm found",
+    "rnn": "a tanh RNN and an LSTM recall the first of 60 symbols: the gradient over time",
+}
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .insight.demos import demo_exploding, demo_rnn, demo_vanishing
 
+    if args.name is None:
+        print("demos (chainrule demo NAME):")
+        for name, what in DEMOS.items():
+            print(f"  {name:<10} {what}")
+        return 0
     if args.name == "rnn":
         steps = {} if args.steps is None else {"seq_len": args.steps}
         demo_rnn(seed=args.seed, plot=args.plot, **steps)
@@ -567,7 +710,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            parser.print_help()
+            parser.print_help(sys.stderr)  # a usage error: help on stderr, as argparse's own
             return 2
         if getattr(args, "threads", None) is not None:
             from .threads import set_num_threads
@@ -586,6 +729,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # no traceback from a Ctrl-C during exit
         _one_line("chainrule: interrupted", exc, 130)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """stdout's reader went away (``chainrule train | head -2``): stop quietly, as a Unix tool
+    killed by SIGPIPE would (status 128 + 13). Python would otherwise print a traceback at exit
+    when it flushes stdout once more."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 # ---- several processes (chainrule.distributed): mpiexec -n N chainrule train ...

@@ -27,11 +27,11 @@ def test_explain_worked_example(capsys: pytest.CaptureFixture[str]) -> None:
 def test_demos_print_tables(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "vanishing"]) == 0
     printed = capsys.readouterr().out
-    assert "grad RMS first layer" in printed and "vanishing gradients" in printed
+    assert "RMS grad 1st" in printed and "vanishing gradients" in printed
     assert "healthy" in printed and "test accuracy" in printed
     assert main(["demo", "exploding"]) == 0
     printed = capsys.readouterr().out
-    assert "exploding gradients" in printed and "clip_norm=" in printed
+    assert "exploding" in printed and "clip_norm=" in printed  # table cells may wrap
     assert "diverged (NaN)" in printed
 
 

@@ -38,6 +38,7 @@ from ..tensor import no_grad, tensor
 from ..train import History, evaluate, fit
 from .findings import Finding
 from .gradient_flow import GradientMonitor, TimeGradient, gradient_over_time, suggest_clip_norm
+from .layout import fit_table, wrap
 
 
 @dataclass
@@ -68,13 +69,13 @@ class DemoRun:
             accuracy = "n/a" if self.test_accuracy is None else f"{self.test_accuracy:.1%}"
         return {
             "network": self.name,
-            "grad RMS first layer": f"{rms[names[0]]:.2g}" if names else "n/a",
-            "grad RMS last layer": f"{rms[names[-1]]:.2g}" if names else "n/a",
-            "max grad norm": ("inf" if len(finite) < len(norms) else f"{max(finite):.3g}")
+            "RMS grad 1st": f"{rms[names[0]]:.2g}" if names else "n/a",
+            "RMS grad last": f"{rms[names[-1]]:.2g}" if names else "n/a",
+            "max ‖grad‖": ("inf" if len(finite) < len(norms) else f"{max(finite):.3g}")
             if norms
             else "n/a",
             "diagnosis": ", ".join(kinds) or "healthy",
-            "test accuracy": accuracy,
+            "test acc": accuracy,
         }
 
 
@@ -191,7 +192,7 @@ def _print_runs(runs: list[DemoRun], show_norms: int = 0) -> None:
             norms = [r["total_grad_norm"] for r in run.monitor.records[:show_norms]]
             print("gradient norm, first steps: " + " -> ".join(f"{n:.3g}" for n in norms))
         if run.error:
-            print(f"fit() stopped: {run.error}")
+            print(wrap(f"fit() stopped: {run.error}"))
         print(run.monitor.report() or "gradient flow: healthy (nothing to report)")
     print()
     print(summary_table(runs))
@@ -200,9 +201,12 @@ def _print_runs(runs: list[DemoRun], show_norms: int = 0) -> None:
 def summary_table(runs: list[DemoRun]) -> str:
     """The comparison table: per-layer gradient RMS of the first and last layer, the largest
     total gradient norm, the diagnosis and the test accuracy of each run."""
-    from tabulate import tabulate
-
-    return tabulate([run.summary() for run in runs], headers="keys", disable_numparse=True)
+    table = fit_table([run.summary() for run in runs], headers="keys", disable_numparse=True)
+    caption = (
+        "per network: the RMS gradient of the first and the last layer, the largest total "
+        "gradient norm ‖grad‖ of any step, the monitor's diagnosis and the test accuracy"
+    )
+    return f"{wrap(caption)}\n{table}"
 
 
 # ---------------------------------------------------------------------------- over time steps
@@ -293,15 +297,15 @@ class RecurrentRun:
                 {
                     "network": self.name,
                     "when": phase,
-                    f"grad step {steps}": f"{norms[-1]:.2g}",
+                    f"step {steps}": f"{norms[-1]:.2g}",
                     f"step {middle}": f"{norms[middle - 1]:.2g}",
                     "step 1": f"{norms[0]:.2g}",
-                    f"step 1 / {steps}": f"{grad.ratio:.1e}",
+                    "ratio": f"{grad.ratio:.1e}",
                     "horizon": f"{grad.horizon} steps"
                     if grad.horizon is not None
                     else f"all {steps}",
                     "diagnosis": grad.finding.kind.replace("_", " "),
-                    "test accuracy": f"{accuracy:.1%}",
+                    "test acc": f"{accuracy:.1%}",
                 }
             )
         return rows
@@ -469,16 +473,21 @@ def _print_recurrent(runs: list[RecurrentRun], seconds: float) -> None:
             )
     print()
     print(recurrent_table(runs))
+    print()
     print(
-        f"\nhorizon: how many steps back at least {runs[0].trained.threshold:g} of the last "
-        f"step's gradient still arrives. Total time {seconds:.1f} s."
+        wrap(
+            f"horizon: how many steps back at least {runs[0].trained.threshold:g} of the last "
+            f"step's gradient still arrives. Total time {seconds:.1f} s."
+        )
     )
 
 
 def recurrent_table(runs: list[RecurrentRun]) -> str:
     """demo_rnn's comparison table: per network, at init and after training, the gradient at the
     last step, the middle step and step 1, their ratio, the horizon, diagnosis and accuracy."""
-    from tabulate import tabulate
-
     rows = [row for run in runs for row in run.rows()]
-    return tabulate(rows, headers="keys", disable_numparse=True)
+    caption = (
+        "‖∂L/∂x_t‖ at the last step, the middle one and step 1, and their ratio (step 1 over the "
+        "last), at init and after training"
+    )
+    return f"{wrap(caption)}\n{fit_table(rows, headers='keys', disable_numparse=True)}"

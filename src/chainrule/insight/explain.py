@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tabulate import tabulate
 
 from .. import functional as F
 from .. import nn, optim
 from ..errors import ChainruleError
 from ..models import ACTIVATIONS
 from ..tensor import Tensor, no_grad
+from .layout import fit_table, wrap
 from .tables import Tracer, factor, summarise_vector
 
 WORKED_INPUT = (1.0, 0.5)
@@ -71,7 +71,8 @@ def explain_worked_example(
     out = Explanation()
     out.add(
         f"Network: 2 inputs -> 3 {activation} neurons (layer '0') -> 1 linear output neuron "
-        "(layer '2'); loss L = (y - t)²",
+        "(layer '2')",
+        "loss L = (y - t)²",
         f"input x = [{', '.join(_n(v) for v in WORKED_INPUT)}], target t = {_n(WORKED_TARGET)}, "
         f"learning rate {lr:g}, seed {seed}",
         "",
@@ -127,7 +128,7 @@ def explain_worked_example(
         out.loss_after = F.mse_loss(model(Tensor(x)), target).item()
     out.add(
         f"ONE GRADIENT-DESCENT STEP: w <- w - lr·dL/dw with lr = {lr:g} (optim.SGD.step())",
-        tabulate(
+        fit_table(
             [[r["parameter"], _n(r["before"]), _n(r["dL/dw"]), r["w - lr·dL/dw"]] for r in rows],
             headers=["parameter", "before", "dL/dw", "after = w - lr·dL/dw"],
             disable_numparse=True,
@@ -148,6 +149,18 @@ def _upstream_lines(
         terms = " + ".join(f"{factor(grad_z[k])}·{factor(weight[k, j])}" for k in sorted(grad_z))
         lines.append(f"  neuron {j}: dL/da = {terms} = {_n(row['dL/da'])}")
     return "\n".join(lines)
+
+
+def _layers_with_weights_not_linear(model: nn.Module) -> list[str]:
+    """The leaf layers with parameters that the neuron tables leave out (all but Linear)."""
+    return [
+        f"'{name}' ({type(m).__name__})"
+        for name, m in model.named_modules()
+        if name
+        and not m._modules
+        and any(True for _ in m.parameters())
+        and not isinstance(m, nn.Linear)
+    ]
 
 
 def explain_model(
@@ -184,6 +197,20 @@ def explain_model(
         f"input: {summarise_vector(np.asarray(x).reshape(-1))}",
         "",
     )
+    skipped = _layers_with_weights_not_linear(model)
+    if skipped:
+        shown_names = " and ".join(f"'{n}'" for n in chosen)
+        more = f" and {len(skipped) - 6} more" if len(skipped) > 6 else ""
+        out.add(
+            wrap(
+                f"shown: the Linear layer{'s' if len(chosen) > 1 else ''} {shown_names}, whose "
+                f"neurons each compute z = w·x + b. Not shown: {', '.join(skipped[:6])}{more}: "
+                "their weights are shared across positions (a convolution's kernel) or act on "
+                "whole channels (a normalisation), so a table of one row per neuron cannot hold "
+                "them; chainrule.insight.graph draws every op that backward walks."
+            ),
+            "",
+        )
     if isinstance(loss_fn, nn.CrossEntropyLoss):
         out.add(
             "cross-entropy after softmax: at the output, dL/dz_k = p_k - [k = label], "

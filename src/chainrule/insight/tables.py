@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ from .. import nn
 from ..errors import ChainruleError
 from ..models import ACTIVATIONS, activation_name
 from ..tensor import Tensor, enable_grad
+from .layout import fit_table
 
 Array = npt.NDArray[Any]
 
@@ -226,16 +228,37 @@ class Tracer:
     # ------------------------------------------------------------------ text
     def forward_table(
         self, name: str | None = None, sample: int = 0, top: int | None = None, max_inputs: int = 4
-    ) -> str:
+    ) -> Table:
         record = self._record(name)
-        return render_forward(self.forward_rows(name, sample, top), record.activation, max_inputs)
+        rows = self.forward_rows(name, sample, top)
+        return Table(
+            render_forward(rows, record.activation, max_inputs),
+            render_forward(rows, record.activation, max_inputs, tablefmt="html"),
+        )
 
     def backward_table(
         self, name: str | None = None, sample: int = 0, top: int | None = None, max_inputs: int = 4
-    ) -> str:
+    ) -> Table:
         record = self._record(name)
         x = record.x.reshape(-1, record.layer.in_features)[sample]
-        return render_backward(self.backward_rows(name, sample, top), x, max_inputs)
+        rows = self.backward_rows(name, sample, top)
+        return Table(
+            render_backward(rows, x, max_inputs), render_backward(rows, x, max_inputs, "html")
+        )
+
+
+class Table(str):
+    """A text table (it is the str) that a notebook shows as an HTML table (``_repr_html_``)."""
+
+    html: str
+
+    def __new__(cls, text: str, html: str) -> Table:
+        table = super().__new__(cls, text)
+        table.html = html
+        return table
+
+    def _repr_html_(self) -> str:
+        return self.html
 
 
 def trace(model: nn.Module, layers: list[str] | None = None) -> Tracer:
@@ -295,10 +318,12 @@ def _largest(values: Array, what: str) -> str:
     return f"‖{what}‖ {_num(float(np.linalg.norm(values)))}, largest {_num(values[k])} (input {k})"
 
 
-def render_forward(rows: list[dict[str, Any]], activation: str, max_inputs: int = 4) -> str:
-    """The forward rows as a text table; with more than max_inputs inputs, the input is summarised
-    once above the table and each weight vector by its norm and its largest w·x term."""
-    from tabulate import tabulate
+def render_forward(
+    rows: list[dict[str, Any]], activation: str, max_inputs: int = 4, tablefmt: str = "simple"
+) -> str:
+    """The forward rows as a text table (or tabulate's ``tablefmt``, e.g. "html"); with more than
+    max_inputs inputs, the input is summarised once above the table and each weight vector by its
+    norm and its largest w·x term."""
 
     if not rows:
         return "(no neurons)"
@@ -322,16 +347,19 @@ def render_forward(rows: list[dict[str, Any]], activation: str, max_inputs: int 
     f = "z" if activation == "identity" else f"{activation}(z)"
     if small:
         headers = ["neuron", "inputs x", "weights w", "bias b", "z = w·x + b", f"a = {f}"]
-        return tabulate(table, headers=headers, disable_numparse=True)
+        return fit_table(table, headers=headers, disable_numparse=True, tablefmt=tablefmt)
     headers = ["neuron", "weights w", "bias b", "z = w·x + b", f"a = {f}"]
-    text = tabulate(table, headers=headers, disable_numparse=True)
+    text = fit_table(table, headers=headers, disable_numparse=True, tablefmt=tablefmt)
+    if tablefmt == "html":
+        return f"<p>inputs x: {html.escape(summarise_vector(x))}</p>\n{text}"
     return f"inputs x: {summarise_vector(x)}\n{text}"
 
 
-def render_backward(rows: list[dict[str, Any]], x: Array, max_inputs: int = 4) -> str:
-    """The backward rows as a text table, each product written out when the layer is small."""
-    from tabulate import tabulate
-
+def render_backward(
+    rows: list[dict[str, Any]], x: Array, max_inputs: int = 4, tablefmt: str = "simple"
+) -> str:
+    """The backward rows as a text table (or tabulate's ``tablefmt``), each product written out
+    when the layer is small."""
     if not rows:
         return "(no neurons)"
     x = np.asarray(x)
@@ -348,4 +376,4 @@ def render_backward(rows: list[dict[str, Any]], x: Array, max_inputs: int = 4) -
         table.append([row["neuron"], _num(row["dL/da"]), _num(slope), dz, dw,
                       _num(row["dL/db"])])  # fmt: skip
     headers = ["neuron", "dL/da", "f'(z)", "dL/dz = dL/da · f'(z)", "dL/dw = dL/dz · x", "dL/db"]
-    return tabulate(table, headers=headers, disable_numparse=True)
+    return fit_table(table, headers=headers, disable_numparse=True, tablefmt=tablefmt)

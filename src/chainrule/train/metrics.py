@@ -41,3 +41,21 @@ def confusion_matrix(target: Any, predicted: Any, num_classes: int | None = None
     counts = np.zeros((k, k), dtype=np.int64)
     np.add.at(counts, (target, predicted), 1)
     return counts
+
+
+def format_confusion(counts: np.ndarray, width: int = 100) -> str:
+    """A confusion matrix as text, rows true classes and columns predicted ones, at most
+    ``width`` characters wide: past that, the columns continue in further blocks."""
+    from tabulate import tabulate
+
+    classes = len(counts)
+    cell = max(len(str(int(counts.max()))) if counts.size else 1, len(str(classes - 1))) + 2
+    label = max(len("true \\ pred"), len(f"true {classes - 1}")) + 2
+    per_block = max(1, (width - label) // cell)
+    blocks = []
+    for start in range(0, classes, per_block):
+        columns = range(start, min(start + per_block, classes))
+        rows = [[f"true {i}", *(int(row[j]) for j in columns)] for i, row in enumerate(counts)]
+        headers = ["true \\ pred", *(str(j) for j in columns)]
+        blocks.append(tabulate(rows, headers=headers, tablefmt="simple"))
+    return "\n\n".join(blocks)
