@@ -66,4 +66,76 @@ def test_unreadable_model_file(tmp_path: Path) -> None:
     junk.write_bytes(b"not a zip file at all")
     result = run_cli("evaluate", str(junk))
     assert result.returncode == 2
-    assert "not a chainrule model file" in result.stderr
+    assert result.stderr.strip() == (
+        f"chainrule: error: {junk} is not a chainrule model file (not a zip archive, or truncated)"
+    )
+
+
+# ---------------------------------------------------------------------- the finished CLI
+
+
+def test_version_and_bare_command() -> None:
+    from chainrule import __version__
+
+    assert run_cli("--version").stdout.strip() == f"chainrule {__version__}"
+    bare = run_cli()
+    assert bare.returncode == 2 and bare.stdout == "" and "usage: chainrule" in bare.stderr
+
+
+def test_every_train_flag_says_what_it_does() -> None:
+    import argparse
+
+    from chainrule.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, f"{name} {action.option_strings[0]} has no help"
+    train_help = commands.choices["train"].format_help()
+    assert "every N epochs" in " ".join(train_help.split())  # N of what: epochs
+    assert "mnist / cnn: optimizer adam, lr 0.001" in train_help  # the recipes are listed
+    assert "(default: 0.05)" in train_help and "(default: 512,256)" in train_help
+    evaluate_help = " ".join(commands.choices["evaluate"].format_help().split())
+    assert "(default: the model's own)" in evaluate_help and "default: digits" not in evaluate_help
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    shell = f"{sys.executable} -m chainrule.cli train --epochs 3 | head -2"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=300
+    )
+    assert len(result.stdout.splitlines()) == 2
+    assert result.stderr == "" and result.returncode == 141
+
+
+def test_a_diverged_run_prints_readable_numbers_and_never_advises_a_higher_rate() -> None:
+    result = run_cli("train", "--lr", "50", "--on-nonfinite", "rollback", "--epochs", "3")
+    assert result.returncode == 0, result.stderr
+    epoch_lines = [line for line in result.stdout.splitlines() if line.startswith("epoch")]
+    assert all(len(word) < 14 for line in epoch_lines for word in line.split()), epoch_lines
+    assert "non-finite step" in epoch_lines[0]
+    doctor = result.stdout.split("doctor:", 1)[1]
+    assert "Diverging" in doctor and "10x higher" not in doctor and "(--lr 5)" in doctor
+
+
+def _widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def test_tables_fit_100_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cnn"
+    assert main(["train", "--model", "cnn", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    for args in (["evaluate", str(out / "model.npz")], ["explain"],
+                 ["explain", "--model", str(out / "model.npz")], ["demo"]):  # fmt: skip
+        assert main(args) == 0
+        printed = capsys.readouterr().out
+        assert _widest(printed) <= 100, (args, _widest(printed))
+        if args[:2] == ["explain", "--model"]:
+            assert "Not shown: '2' (Conv2d), '5' (Conv2d)" in " ".join(printed.split())
+        if args == ["demo"]:
+            assert printed.splitlines()[1:] and all(
+                name in printed for name in ("vanishing", "exploding", "rnn")
+            )

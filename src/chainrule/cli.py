@@ -16,7 +16,27 @@ from typing import Any, NoReturn
 from .errors import ChainruleError, ConfigError
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Every flag with a default says it, unless its help already does; descriptions and
+    epilogs keep their lines (the train recipes)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            action.option_strings
+            and not any(default is nothing for nothing in (None, False, argparse.SUPPRESS))
+            and "default" not in text
+        ):
+            text = f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+        return text
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise ConfigError(message)
 
@@ -124,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a network (default: an MLP on the shipped digits)",
         description="Train a network on a data set. A setting not given comes from the recipe\n"
         "of --dataset and --model (listed below), else from the default shown.",
-        epilog=_recipes_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_recipes_epilog(),
     )  # fmt: skip
     _add_data_flags(train)
     _add_threads_flag(train)
@@ -510,7 +530,7 @@ def _add_insight_commands(commands: Any) -> None:
         "gradcheck", help="check backprop against finite differences on the built-in models"
     )
     check.add_argument("--samples", type=_positive_int, default=4, help="random samples")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--seed", type=int, default=0, help="draws the models and samples")
     check.add_argument(
         "--max-elements", type=_positive_int, default=64, help="elements checked per tensor"
     )
@@ -518,7 +538,7 @@ def _add_insight_commands(commands: Any) -> None:
 
     demo = commands.add_parser("demo", help="see vanishing or exploding gradients, and cures")
     demo.add_argument("name", nargs="?", choices=tuple(DEMOS), help="the demo (none: list them)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=0, help="draws the weights and the data")
     demo.add_argument(
         "--steps", type=int, metavar="T", help="demo rnn: sequence length (default 60)"
     )

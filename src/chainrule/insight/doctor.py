@@ -101,13 +101,13 @@ def _nonfinite_steps(epochs: list[dict[str, Any]]) -> Finding | None:
         return None
     total = sum(count for _, count in bad)
     where = ", ".join(str(epoch) for epoch, _ in bad[:6]) + ("..." if len(bad) > 6 else "")
-    first_lr = epochs[0].get("lr")
+    first_lr = epochs[0].get("lr_at_start", epochs[0].get("lr"))
     return Finding(
         "diverging",
         f"Diverging: the loss or a gradient became NaN or Inf in {total} step(s) (epoch"
         f"{'s' if len(bad) > 1 else ''} {where}); those steps were skipped or rolled back, so the "
         "losses shown are only the finite ones.",
-        f"use a learning rate 10x lower than the first one"
+        f"use a learning rate 10x lower than the run started with"
         f"{_lr_flag(None if first_lr is None else float(first_lr), 0.1)}, and clip gradients "
         "(--clip-norm).",
     )

@@ -499,7 +499,10 @@ def add_summary_command(commands: Any) -> None:
         "--input-size", type=_shape_arg, metavar="C,H,W",
         help="one sample's shape (default: from the model's data set)",
     )  # fmt: skip
-    parser.add_argument("--batch-size", type=_positive_int, default=1)
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=1, metavar="N",
+        help="the batch the shapes and activation memory are shown for",
+    )  # fmt: skip
     parser.add_argument("--depth", type=int, default=3, help="how deep the table goes")
     parser.set_defaults(handler=cmd_summary)
 

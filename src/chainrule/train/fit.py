@@ -220,6 +220,7 @@ def run_epochs(
         model.train()
         started = time.perf_counter()
         nonfinite_before = state.records.get("nonfinite_steps", 0)
+        lr_at_start = optimizer.param_groups[0]["lr"]
         reduce_started = parallel.reducer.seconds if parallel is not None else 0.0
         totals = state.epoch_totals
         bar = tqdm(
@@ -280,6 +281,7 @@ def run_epochs(
         nonfinite = state.records.get("nonfinite_steps", 0) - nonfinite_before
         if nonfinite:  # steps skipped or rolled back: the doctor must know the run diverged
             logs["nonfinite_steps"] = nonfinite
+            logs["lr_at_start"] = lr_at_start  # a rollback cut the rate shown as "lr"
         if parallel is not None:  # of which averaging the gradients over the processes took
             logs["allreduce_seconds"] = parallel.reducer.seconds - reduce_started
         state.history.append(logs)
