@@ -332,7 +332,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             anomaly=bool(options["anomaly"]),
         )
     except TrainingInterrupted as exc:  # every rank stops at the same step
-        return _interrupted(out, f"at epoch {exc.epoch}, step {exc.step}", exc.path is not None)
+        where = f"at epoch {exc.epoch}, step {exc.step}"
+        return _interrupted(out, where, exc.path is not None, signum=exc.signal)
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the last checkpoint intact
         if _several_processes():
             raise  # the other ranks are inside the step: main() stops the job
@@ -372,25 +373,31 @@ def _write_run(args: argparse.Namespace, out: Path | None, result: Any, callback
         _insight_write_plots(args, out, result.history, insight)  # insight: --plot
 
 
-def _interrupted(out: Path | None, when: str, saved: bool, intact: bool = False) -> int:
+def _interrupted(
+    out: Path | None, when: str, saved: bool, intact: bool = False, signum: int = 2
+) -> int:
+    """The one line of a stopped run; exit status 128 + the signal (130 Ctrl-C, 143 SIGTERM)."""
     import signal
 
     from .distributed import process_group as pg
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # exiting already: more Ctrl-C changes nothing
+    for ignored in (signal.SIGINT, signal.SIGTERM):  # exiting already: more signals change nothing
+        signal.signal(ignored, signal.SIG_IGN)
+    code = 128 + signum
     if not pg.is_main():
-        return 130
+        return code
+    by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
     if not saved or out is None:
-        print(f"chainrule: interrupted {when}; nothing saved (--out DIR makes a run resumable)",
-              file=sys.stderr)  # fmt: skip
-        return 130
+        print(f"chainrule: interrupted{by} {when}; nothing saved (--out DIR makes a run "
+              "resumable)", file=sys.stderr)  # fmt: skip
+        return code
     what = "the last checkpoint is intact in" if intact else "checkpoint saved in"
     print(
-        f"chainrule: interrupted {when}; {what} {out / 'checkpoint.npz'}. "
+        f"chainrule: interrupted{by} {when}; {what} {out / 'checkpoint.npz'}. "
         f"Resume with: chainrule train --resume {out}",
         file=sys.stderr,
     )
-    return 130
+    return code
 
 
 def _resume_settings(

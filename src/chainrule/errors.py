@@ -45,9 +45,17 @@ class NonFiniteError(ChainruleError, FloatingPointError):
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """The first Ctrl-C during fit(): the step finished and, when checkpointing, a checkpoint
-    was written to ``path``. A KeyboardInterrupt, so code that catches those still does."""
+    """The first Ctrl-C (or SIGTERM) during fit(): the step finished and, when checkpointing, a
+    checkpoint was written to ``path``. A KeyboardInterrupt, so code that catches those still
+    does. ``signal`` is the signal's number (2 for Ctrl-C, 15 for SIGTERM)."""
 
-    def __init__(self, message: str, path: str | None = None, epoch: int = 0, step: int = 0):
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        epoch: int = 0,
+        step: int = 0,
+        signal: int = 2,
+    ):
         super().__init__(message)
-        self.path, self.epoch, self.step = path, epoch, step
+        self.path, self.epoch, self.step, self.signal = path, epoch, step, int(signal)

@@ -11,11 +11,31 @@ _generator = np.random.default_rng(_initial_seed)
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Seed chainrule's generator: same seed, same weights, same dropout masks, same results."""
+    """Seed chainrule's generator: same seed, same weights, same dropout masks, same results.
+
+    As PyTorch's: any integer in [-2⁶³, 2⁶⁴), a negative one taken modulo 2⁶⁴."""
     global _generator, _initial_seed
-    _initial_seed = int(seed)
-    _generator = np.random.default_rng(seed)
+    value = _seed_value(seed)
+    _initial_seed = value
+    _generator = np.random.default_rng(value)
     return _generator
+
+
+def numpy_generator(seed: Any) -> np.random.Generator:
+    """A NumPy generator for a seed in PyTorch's range (a negative one modulo 2⁶⁴)."""
+    return np.random.default_rng(_seed_value(seed))
+
+
+def _seed_value(seed: Any) -> int:
+    from .errors import ConfigError
+
+    try:
+        value = int(seed)
+    except (TypeError, ValueError):
+        raise ConfigError(f"a seed must be an integer, got {seed!r}") from None
+    if not -(2**63) <= value < 2**64:
+        raise ConfigError(f"a seed must be in [-2**63, 2**64), got {value}")
+    return value % 2**64
 
 
 def initial_seed() -> int:
@@ -52,7 +72,7 @@ class Generator:
         self.numpy = np.random.default_rng(self._seed)
 
     def manual_seed(self, seed: int) -> Generator:
-        self._seed = int(seed)
+        self._seed = _seed_value(seed)
         self.numpy = np.random.default_rng(self._seed)
         return self
 

@@ -90,6 +90,22 @@ def test_ctrl_c_then_resume_matches_uninterrupted(reference: Path, tmp_path: Pat
     same_model_files(reference, out)
 
 
+def test_sigterm_is_the_first_ctrl_c(reference: Path, tmp_path: Path) -> None:
+    """What kill, systemd, Docker and schedulers send: the step finishes, the checkpoint is
+    written, exit 143 (128 + SIGTERM), and the resumed run matches one never stopped."""
+    out = tmp_path / "run"
+    process = start_and_stop(out, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert "SIGTERM: finishing this step" in stderr and "interrupted by SIGTERM" in stderr
+    assert f"Resume with: chainrule train --resume {out}" in stderr
+    saved, _ = load_checkpoint(out / "checkpoint.npz")
+    assert 0 < saved["step"] < 12 * 41 and not (out / "model.npz").exists()
+    assert not list(out.glob(".*.tmp"))
+    resume(out)
+    same_model_files(reference, out)
+
+
 def test_kill_9_then_resume_matches_uninterrupted(reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     process = start_and_stop(out, signal.SIGKILL)

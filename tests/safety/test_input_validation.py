@@ -79,5 +79,81 @@ def test_cli_detect_anomaly_and_rollback() -> None:
     lines = result.stderr.strip().splitlines()
     assert sum("rolled back to the last good weights" in line for line in lines) == 10
     assert lines[-1].startswith("chainrule: error:") and "too many rollbacks" in lines[-1]
-    result = run_cli(*args, "--on-nonfinite", "skip")
-    assert result.returncode == 0 and "skipped the update" in result.stderr
+    result = run_cli(*args, "--on-nonfinite", "skip")  # skipping cannot save it: a dead run
+    assert result.returncode == 2 and "skipped the update" in result.stderr
+    assert result.stderr.count("skipped the update") == 5  # then counted per epoch
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("chainrule: error: ") and "non-finite" in last
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--momentum", "1"], "--momentum must be a finite number in [0, 1), got 1.0"),
+        (["--lr-step", "2", "--lr-gamma", "nan"], "--lr-gamma must be a finite number > 0"),
+        (["--lr-step", "2", "--lr-gamma", "-1"], "--lr-gamma must be a finite number > 0"),
+        (["--lr-step", "2", "--lr-gamma", "inf"], "--lr-gamma must be a finite number > 0"),
+        (["--optimizer", "adam", "--momentum", "5", "--nesterov"],
+         "--momentum and --nesterov are SGD's; --optimizer adam"),
+        (["--clip-norm", "0"], "--clip-norm must be a finite number > 0"),
+        (["--weight-decay", "-0.1"], "--weight-decay must be a finite number >= 0"),
+        (["--seed", str(2**64)], "a seed must be in [-2**63, 2**64)"),
+    ],
+)  # fmt: skip
+def test_cli_hyperparameters_are_checked_before_training(args: list[str], message: str) -> None:
+    result = run_cli("train", "--epochs", "1", *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"chainrule: error: {lines[0].removeprefix('chainrule: error: ')}"]
+    assert message in lines[0]
+    assert result.stdout == ""  # refused before any data was read or epoch run
+
+
+def test_api_hyperparameters_take_pytorchs_ranges() -> None:
+    torch = pytest.importorskip("torch")
+    p = nn.Parameter(np.zeros(2, np.float32))
+    for make in (optim.Adam, optim.AdamW, optim.NAdam, optim.RAdam, optim.Adamax):
+        with pytest.raises(ValueError, match=r"betas\[0\] must be a finite number in \[0.0, 1.0\)"):
+            make([p], betas=(1.0, 0.999))
+        with pytest.raises(ValueError):  # PyTorch refuses it too
+            getattr(torch.optim, make.__name__)([torch.zeros(2, requires_grad=True)],
+                                                betas=(1.0, 0.999))  # fmt: skip
+    sgd = optim.SGD([p], lr=0.1)
+    with pytest.raises(ConfigError, match="patience must be a non-negative integer, got -1"):
+        optim.lr_scheduler.ReduceLROnPlateau(sgd, patience=-1)
+    with pytest.raises(ConfigError, match=r"step_size must be a positive integer, got 1\.5"):
+        optim.lr_scheduler.StepLR(sgd, step_size=1.5)
+
+
+def test_seeds_take_pytorchs_range() -> None:
+    import chainrule as cr
+
+    torch = pytest.importorskip("torch")
+    for seed in (-1, -(2**63), 2**64 - 1, 7):
+        cr.manual_seed(seed)
+        torch.manual_seed(seed)
+        assert cr.initial_seed() == torch.initial_seed()
+    cr.manual_seed(-1)
+    first = cr.rand(3).tolist()
+    cr.manual_seed(2**64 - 1)
+    assert cr.rand(3).tolist() == first  # -1 is 2**64 - 1, as in PyTorch
+    for seed in (2**64, -(2**63) - 1, "x"):
+        with pytest.raises(ConfigError, match="seed"):
+            cr.manual_seed(seed)  # type: ignore[arg-type]
+    for command in (["train", "--epochs", "1"], ["explain"], ["gradcheck", "--samples", "1"]):
+        assert run_cli(*command, "--seed", "-1").returncode == 0
+
+
+def test_layers_without_inputs_are_built_as_in_pytorch() -> None:
+    import warnings
+
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        ours = nn.Linear(0, 3)
+        theirs = torch.nn.Linear(0, 3)
+    assert ours.weight.shape == tuple(theirs.weight.shape) == (3, 0)
+    assert np.all(ours.bias.numpy() == 0) and bool((theirs.bias == 0).all())
+    import chainrule as cr
+
+    assert ours(cr.zeros(2, 0)).shape == (2, 3)

@@ -14,7 +14,7 @@ from chainrule import nn, optim
 from chainrule.errors import NonFiniteError
 from chainrule.serialization import load_checkpoint
 from chainrule.train import Callback, LRSchedule, fit
-from safety_helpers import digits_data
+from safety_helpers import digits_data, run_cli
 
 DATA = digits_data()
 STEPS_PER_EPOCH = -(-len(DATA[0]) // 32)
@@ -155,3 +155,23 @@ def test_anomaly_mode_names_the_op_and_the_layer() -> None:
     from chainrule.tensor import _anomaly_hooks
 
     assert _anomaly_hooks == []  # the context manager was left
+
+
+def test_a_dead_run_fails_and_its_json_stays_strict(tmp_path: Path) -> None:
+    """--on-nonfinite skip cannot save a run whose weights give NaN: it stops with exit 2 and
+    names the epoch; the checkpoint of the last good epoch stays; metrics never hold NaN."""
+    import json
+
+    from chainrule.fileio import atomic_write_json
+
+    out = tmp_path / "run"
+    result = run_cli("train", "--lr", "50", "--on-nonfinite", "skip", "--epochs", "3",
+                     "--out", str(out))  # fmt: skip
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("chainrule: error: ") and "after epoch 1" in last
+    assert not (out / "model.npz").exists() and not (out / "metrics.json").exists()
+    atomic_write_json(tmp_path / "m.json", {"loss": float("nan"), "v": [float("inf"), 1.0]})
+    text = (tmp_path / "m.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"loss": None, "v": [None, 1.0]}

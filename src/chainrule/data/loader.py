@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..random import default_generator
+from ..random import default_generator, numpy_generator
 
 
 class DataLoader:
@@ -66,7 +66,7 @@ class DataLoader:
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
         if seed is None:
             seed = int(default_generator().integers(2**63))
-        self._rng = np.random.default_rng(seed)
+        self._rng = numpy_generator(seed)
         self._epoch_rng_state: dict[str, Any] | None = None  # before this epoch's permutation
         self._order: np.ndarray | None = None
         self._position = 0  # index of the next batch within the current epoch
@@ -177,7 +177,7 @@ def train_val_split(
         raise DataError(f"val_fraction must be in (0, 1), got {val_fraction}")
     if len(x) != len(y):
         raise DataError(f"x has {len(x)} samples but y has {len(y)}")
-    rng = np.random.default_rng(seed)
+    rng = numpy_generator(seed)
     if stratify:
         val_parts, train_parts = [], []
         for c in np.unique(y):

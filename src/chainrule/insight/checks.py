@@ -17,7 +17,7 @@ import numpy as np
 from .. import functional as F
 from .. import models, nn
 from ..gradcheck import GradcheckResult, gradcheck
-from ..random import manual_seed
+from ..random import manual_seed, numpy_generator
 from ..tensor import Tensor
 
 
@@ -80,7 +80,7 @@ def check_architecture(
     manual_seed(seed)
     model = arch.build()
     model.eval()  # dropout off: the function must be deterministic between evaluations
-    rng = np.random.default_rng(seed)
+    rng = numpy_generator(seed)
     x = rng.standard_normal((samples, *arch.input_shape))
     labels = rng.integers(0, arch.num_classes, samples)
     result = gradcheck(

@@ -375,10 +375,10 @@ def demo_rnn(
     started = time.perf_counter()
     features = symbols + distractors
     probe_x, probe_y = memory_task(
-        256, seq_len, np.random.default_rng([seed, 1]), symbols, distractors
+        256, seq_len, np.random.default_rng([seed % 2**64, 1]), symbols, distractors
     )
     test_x, test_y = memory_task(
-        1000, seq_len, np.random.default_rng([seed, 2]), symbols, distractors
+        1000, seq_len, np.random.default_rng([seed % 2**64, 2]), symbols, distractors
     )
     if verbose:
         _print_setup(seed, seq_len, hidden_size, batch_size, train_steps, lr, symbols, distractors,
@@ -396,7 +396,7 @@ def demo_rnn(
         init_accuracy = _accuracy(model, test_x, test_y)
         _say(verbose, f"training the {name} for {train_steps} steps ...")
         optimizer = optim.Adam(model.parameters(), lr=lr)
-        batches = np.random.default_rng([seed, 0])  # the same batches for both networks
+        batches = np.random.default_rng([seed % 2**64, 0])  # the same batches for both networks
         began = time.perf_counter()
         loss_value = math.nan
         for _ in range(train_steps):

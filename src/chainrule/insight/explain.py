@@ -16,6 +16,7 @@ from .. import functional as F
 from .. import nn, optim
 from ..errors import ChainruleError
 from ..models import ACTIVATIONS
+from ..random import numpy_generator
 from ..tensor import Tensor, no_grad
 from .layout import fit_table, wrap
 from .tables import Tracer, factor, summarise_vector
@@ -49,7 +50,7 @@ def worked_model(activation: str = "sigmoid", seed: int = 0) -> nn.Sequential:
         raise ChainruleError(
             f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
         )
-    rng = np.random.default_rng(seed)
+    rng = numpy_generator(seed)
     model = nn.Sequential(nn.Linear(2, 3), ACTIVATIONS[activation](), nn.Linear(3, 1))
     for layer in (model[0], model[2]):
         layer.weight.array[...] = np.round(rng.uniform(-1, 1, layer.weight.shape), 2)

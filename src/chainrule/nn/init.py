@@ -166,8 +166,21 @@ def sparse_(t: Tensor, sparsity: float, std: float = 0.01, generator: Any = None
     return _fill(t, values)
 
 
+def _empty(t: Tensor) -> bool:
+    """A tensor of no elements (Linear(0, 3)'s weight) has no fan to scale by: as PyTorch,
+    initialising it does nothing, with a warning."""
+    if t.array.size:
+        return False
+    import warnings
+
+    warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+    return True
+
+
 def xavier_uniform_(t: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot uniform: U(-b, b) with b = gain·√(6/(fan_in + fan_out))."""
+    if _empty(t):
+        return t
     fan_in, fan_out = fan_in_and_fan_out(t)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound, generator)
@@ -175,6 +188,8 @@ def xavier_uniform_(t: Tensor, gain: float = 1.0, generator: Any = None) -> Tens
 
 def xavier_normal_(t: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot normal: N(0, σ²) with σ = gain·√(2/(fan_in + fan_out))."""
+    if _empty(t):
+        return t
     fan_in, fan_out = fan_in_and_fan_out(t)
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
@@ -195,6 +210,8 @@ def kaiming_uniform_(
     generator: Any = None,
 ) -> Tensor:
     """He uniform: U(-b, b) with b = gain·√(3/fan)."""
+    if _empty(t):
+        return t
     bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
     return uniform_(t, -bound, bound, generator)
 
@@ -207,6 +224,8 @@ def kaiming_normal_(
     generator: Any = None,
 ) -> Tensor:
     """He normal: N(0, σ²) with σ = gain/√fan."""
+    if _empty(t):
+        return t
     return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity), generator)
 
 
@@ -233,7 +252,8 @@ def init_layer(weight: Tensor, bias: Tensor | None, scheme: str) -> None:
     elif scheme == "torch":
         kaiming_uniform_(weight, a=math.sqrt(5))
         if bias is not None:
-            bound = 1 / math.sqrt(fan_in_and_fan_out(weight)[0])
+            fan_in = fan_in_and_fan_out(weight)[0]
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0  # as PyTorch's
             uniform_(bias, -bound, bound)
         return
     elif scheme == "normal":

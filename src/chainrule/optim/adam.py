@@ -52,8 +52,8 @@ class Adam(Optimizer):
     ) -> None:
         check_hyperparameter("lr", lr)
         check_hyperparameter("eps", eps)
-        check_hyperparameter("betas[0]", betas[0], 0.0, 1.0)
-        check_hyperparameter("betas[1]", betas[1], 0.0, 1.0)
+        check_hyperparameter("betas[0]", betas[0], 0.0, 1.0, below=True)
+        check_hyperparameter("betas[1]", betas[1], 0.0, 1.0, below=True)
         check_hyperparameter("weight_decay", weight_decay)
         check_hyperparameter("l1", l1)
         check_kernel_options(differentiable)

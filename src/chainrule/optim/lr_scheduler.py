@@ -867,6 +867,11 @@ class ReduceLROnPlateau(LRScheduler):
         if factor < 0:
             raise ConfigError(f"ReduceLROnPlateau's factor must be >= 0, got {factor}")
         self.factor = factor
+        for name, count in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ConfigError(
+                    f"ReduceLROnPlateau's {name} must be a non-negative integer, got {count!r}"
+                )
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if isinstance(min_lr, list | tuple):

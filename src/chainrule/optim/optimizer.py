@@ -29,13 +29,18 @@ _PARAMETER_SHAPED = frozenset(
 _SCALAR_STATE = frozenset({"step", "mu_product", "eta", "mu"})
 
 
-def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float = math.inf) -> None:
+def check_hyperparameter(
+    name: str, value: float, low: float = 0.0, high: float = math.inf, below: bool = False
+) -> None:
+    """value must be a finite number in [low, high] (in [low, high) with ``below``)."""
     try:  # a Python or NumPy number, or a one-element tensor (PyTorch takes a Tensor lr)
         number = math.nan if isinstance(value, str | bytes | bool) else float(value)
     except (TypeError, ValueError):
         number = math.nan
-    if not (math.isfinite(number) and low <= number <= high):
-        bounds = f"in [{low}, {high}]" if math.isfinite(high) else f">= {low}"
+    inside = low <= number < high if below else low <= number <= high
+    if not (math.isfinite(number) and inside):
+        closing = ")" if below else "]"
+        bounds = f"in [{low}, {high}{closing}" if math.isfinite(high) else f">= {low}"
         raise ConfigError(f"{name} must be a finite number {bounds}, got {value!r}")
 
 

@@ -231,7 +231,8 @@ class Checkpointer:
         # data-parallel run, when any rank requested it: every rank stops at the same step).
         self.requested = self.interrupted = False
         self.parallel: Any = None
-        self._previous_handler: Any = None
+        self.signal = signal.SIGINT  # the signal that asked to stop
+        self._previous_handlers: dict[int, Any] = {}
 
     # ---------------------------------------------------------------- files
     def save(self, state: TrainingState) -> None:
@@ -291,7 +292,7 @@ class Checkpointer:
         if self.path is None:
             stop = TrainingInterrupted(
                 f"training interrupted at {where}; no checkpoint (pass checkpoint=PATH to fit)",
-                None, state.epoch, state.step,
+                None, state.epoch, state.step, self.signal,
             )  # fmt: skip
         else:
             if self.last_saved != (state.epoch, state.step):
@@ -299,35 +300,47 @@ class Checkpointer:
             stop = TrainingInterrupted(
                 f"training interrupted at {where}; checkpoint saved to {self.path}: continue "
                 "with fit(..., checkpoint=PATH, resume=True)",
-                str(self.path), state.epoch, state.step,
+                str(self.path), state.epoch, state.step, self.signal,
             )  # fmt: skip
         stop.collective = self.parallel is not None  # data-parallel: every rank, at one step
         raise stop
 
-    # ---------------------------------------------------------------- Ctrl-C
-    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+    # ---------------------------------------------------------------- Ctrl-C and SIGTERM
+    # SIGTERM is what kill, systemd, Docker, Kubernetes and batch schedulers send before they
+    # force a stop: it is handled as the first Ctrl-C, so the progress since the last
+    # checkpoint is saved.
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        self.signal = signum
         if self.parallel is None:
             self.interrupted = True
         elif not self.parallel.rank == 0:
             return  # mpiexec passes a Ctrl-C to every rank: one message is enough
+        what = "interrupt" if signum == signal.SIGINT else signal.Signals(signum).name
+        again = "press Ctrl-C" if signum == signal.SIGINT else "signal"
         # os.write, not print: the handler may run in the middle of another print to stderr.
         os.write(
             2,
-            b"chainrule: interrupt: finishing this step, then saving a checkpoint and stopping "
-            b"(press Ctrl-C again to stop at once)\n",
+            f"chainrule: {what}: finishing this step, then saving a checkpoint and stopping "
+            f"({again} again to stop at once)\n".encode(),
         )
 
     def __enter__(self) -> Checkpointer:
         if threading.current_thread() is threading.main_thread():
-            previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._on_sigint)
-            self._previous_handler = previous if previous is not None else signal.SIG_DFL
+            self._previous_handlers = {}
+            for signum in self.SIGNALS:
+                previous = signal.getsignal(signum)
+                signal.signal(signum, self._on_signal)
+                self._previous_handlers[signum] = (
+                    previous if previous is not None else signal.SIG_DFL
+                )
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGINT, self._previous_handler)
-            self._previous_handler = None
+        for signum, previous in getattr(self, "_previous_handlers", {}).items():
+            signal.signal(signum, previous)
+        self._previous_handlers = {}

@@ -285,10 +285,11 @@ def run_epochs(
         if parallel is not None:  # of which averaging the gradients over the processes took
             logs["allreduce_seconds"] = parallel.reducer.seconds - reduce_started
         state.history.append(logs)
-        for cb in callbacks:
-            cb.on_epoch_end(state, logs)
         if verbose > 0:
             print(format_epoch(logs, state.epochs), flush=True)
+        guard.check_epoch(state, logs, taken=totals["seen"] > 0)  # a dead run stops here
+        for cb in callbacks:
+            cb.on_epoch_end(state, logs)
         checkpointer.after_epoch(state)
     if parallel is not None:
         parallel.sync_buffers()  # every replica ends as rank 0's

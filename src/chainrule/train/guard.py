@@ -88,6 +88,7 @@ class NonFiniteGuard:
         self.policy, self.callbacks, self.verbose = policy, callbacks, verbose
         self.max_rollbacks = max_rollbacks
         self.rollbacks = 0
+        self.max_notes = 5  # skipped updates told one by one; after that, counted per epoch
         self.snapshot: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None
         self.checkpoint_note = "no checkpoint was written"
         # Data-parallel fit (train/parallel.py): the loss checked is the whole batch's; this
@@ -119,7 +120,11 @@ class NonFiniteGuard:
             raise self._error(diagnosis)
         state.records["nonfinite_steps"] = state.records.get("nonfinite_steps", 0) + 1
         if self.policy == "skip":
-            self._note(f"skipped the update: {diagnosis}")
+            skipped = state.records["nonfinite_steps"]
+            if skipped <= self.max_notes:
+                self._note(f"skipped the update: {diagnosis}")
+            if skipped == self.max_notes:
+                self._note("further skipped updates are counted in each epoch's line")
             state.optimizer.zero_grad()
             return False
         self.rollback(state, diagnosis)
@@ -135,6 +140,22 @@ class NonFiniteGuard:
         bad = [r for r, (finite, _) in enumerate(reports) if not finite]
         first = bad[0] if bad else 0
         return f"rank {first}: {reports[first][1]}"
+
+    def check_epoch(self, state: TrainingState, logs: dict[str, Any], taken: bool) -> None:
+        """A dead run is a failed run: raise when no step of the epoch was taken (every one
+        skipped) or when the validation loss is not finite (weights that output NaN). The last
+        good checkpoint is left as it was."""
+        if not taken:
+            raise self._error(
+                f"no step of epoch {state.epoch} was taken: the loss or the gradients were NaN "
+                "or Inf at every step, so the run cannot recover by skipping"
+            )
+        val_loss = logs.get("val_loss")
+        if val_loss is not None and not math.isfinite(val_loss):
+            raise self._error(
+                f"the validation loss is {val_loss} after epoch {state.epoch}: the weights give "
+                "non-finite outputs"
+            )
 
     def anomaly(self, state: TrainingState, exc: NonFiniteError) -> NonFiniteError:
         """The error for detect_anomaly's stop inside the forward pass, with the layer named."""

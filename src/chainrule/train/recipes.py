@@ -184,7 +184,40 @@ def resolve_config(overrides: dict[str, Any]) -> dict[str, Any]:
         )
     if config["schedule"] == "step" and not config["lr_step"]:
         raise ConfigError("the step schedule needs --lr-step N (epochs between lr cuts)")
+    _check_numbers(config, {**BASE_CONFIG, **RECIPES.get(recipe_key, {})}, overrides)
     return config
+
+
+def _check_numbers(
+    config: dict[str, Any], defaults: dict[str, Any], overrides: dict[str, Any]
+) -> None:
+    """The run's numbers where they enter, before any data is read: each in its range. SGD's
+    own settings given to another optimiser (other than their defaults) would do nothing."""
+    if config["optimizer"] != "sgd":
+        given = [
+            f"--{k}"
+            for k in ("momentum", "nesterov")
+            if overrides.get(k) is not None and overrides[k] != defaults[k]
+        ]
+        if given:
+            raise ConfigError(
+                f"{' and '.join(given)} {'are' if len(given) > 1 else 'is'} SGD's; --optimizer "
+                f"{config['optimizer']} keeps its own moving averages (betas)"
+            )
+
+    def number(key: str, span: str, inside: Any) -> None:
+        value = config[key]
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (ok and math.isfinite(value) and inside(value)):
+            flag = f"--{key.replace('_', '-')}"
+            raise ConfigError(f"{flag} must be a finite number {span}, got {value!r}")
+
+    number("momentum", "in [0, 1)", lambda v: 0 <= v < 1)  # at 1 the velocity never decays
+    number("lr_gamma", "> 0", lambda v: v > 0)
+    number("weight_decay", ">= 0", lambda v: v >= 0)
+    number("l1", ">= 0", lambda v: v >= 0)
+    if config["clip_norm"] is not None:
+        number("clip_norm", "> 0", lambda v: v > 0)
 
 
 def build_model(config: dict[str, Any], data: Dataset, x_train: np.ndarray) -> nn.Sequential:
