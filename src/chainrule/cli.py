@@ -7,6 +7,7 @@ exit code 2; no usage block, no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -250,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write DIR/metrics.json, DIR/model.npz and DIR/checkpoint.npz (default: nothing "
         "written)",
     )
+    flag(
+        "--overwrite", action="store_true",
+        help="replace the run that --out DIR already holds (default: refuse)",
+    )  # fmt: skip
     flag("--quiet", action="store_true", help="print only the final result")
     # ---- checkpoints, resume and the non-finite guard (train/checkpoint.py, train/guard.py)
     train.add_argument(
@@ -311,37 +316,46 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out is not None:
         every = options["checkpoint_every"] or "epoch"
         checkpoint = CheckpointConfig(out / "checkpoint.npz", every)
-        if not args.resume and (out / "checkpoint.npz").exists() and _is_main():
-            print(
-                f"chainrule: note: this run replaces the checkpoint of an earlier run in {out} "
-                f"(chainrule train --resume {out} would have continued it)",
-                file=sys.stderr,
-            )
+    elif args.overwrite:
+        raise ConfigError("--overwrite needs --out DIR (the run folder to replace)")
     # ---- end of checkpoints
-    if out is not None and _is_main():
-        _make_folder(out)
     callbacks = _insight_train_callbacks(args)  # insight: --monitor (and --plot's checks)
-    try:
-        result = train_run(
-            overrides,
-            callbacks=callbacks,
-            verbose=0 if args.quiet else 1,
-            checkpoint=checkpoint,
-            resume=bool(args.resume),
-            on_nonfinite=options["on_nonfinite"] or "stop",
-            anomaly=bool(options["anomaly"]),
-        )
-    except TrainingInterrupted as exc:  # every rank stops at the same step
-        where = f"at epoch {exc.epoch}, step {exc.step}"
-        return _interrupted(out, where, exc.path is not None, signum=exc.signal)
-    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the last checkpoint intact
-        if _several_processes():
-            raise  # the other ranks are inside the step: main() stops the job
-        saved = checkpoint is not None and Path(checkpoint.path).exists()
-        return _interrupted(out, "at once", saved, intact=True)
-    if not _several_processes() or _is_main():
-        _write_run(args, out, result, callbacks)
+    with contextlib.ExitStack() as held:
+        if out is not None:  # the run folder: refused if taken, locked for the run (rank 0)
+            _hold_run_folder(held, out, bool(args.resume), bool(args.overwrite))
+        try:
+            result = train_run(
+                overrides,
+                callbacks=callbacks,
+                verbose=0 if args.quiet else 1,
+                checkpoint=checkpoint,
+                resume=bool(args.resume),
+                on_nonfinite=options["on_nonfinite"] or "stop",
+                anomaly=bool(options["anomaly"]),
+            )
+        except TrainingInterrupted as exc:  # every rank stops at the same step
+            where = f"at epoch {exc.epoch}, step {exc.step}"
+            return _interrupted(out, where, exc.path is not None, signum=exc.signal)
+        except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the last checkpoint intact
+            if _several_processes():
+                raise  # the other ranks are inside the step: main() stops the job
+            saved = checkpoint is not None and Path(checkpoint.path).exists()
+            return _interrupted(out, "at once", saved, intact=True)
+        if not _several_processes() or _is_main():
+            _write_run(args, out, result, callbacks)
     return 0
+
+
+def _hold_run_folder(held: contextlib.ExitStack, out: Path, resume: bool, overwrite: bool) -> None:
+    """Rank 0 takes the run folder (train/run_folder.py); every rank learns if it could not."""
+    from .distributed import process_group as pg
+    from .train.run_folder import RunFolder
+
+    folder = RunFolder(out, resume=resume, overwrite=overwrite)
+    if pg.is_main():
+        pg.run_agreed(lambda: held.enter_context(folder), "output folder")
+    else:
+        pg.agree(None, "output folder")
 
 
 def _several_processes() -> bool:
@@ -455,13 +469,6 @@ def _saved_settings(metadata: Any, path: Path) -> tuple[dict[str, Any], dict[str
     if every is not None and every != "epoch" and not isinstance(every, int):
         raise FormatError(f"{path}: saved checkpoint_every {every!r} is not valid")
     return config, options
-
-
-def _make_folder(path: Path) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ChainruleError(f"cannot create output folder {path}: {exc.strerror}") from exc
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -758,6 +765,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _closed_pipe()
+    except OSError as exc:  # a path the system refused (too long, not a folder, no access)
+        where = f": {exc.filename}" if exc.filename else ""
+        _one_line(f"chainrule: error: {exc.strerror or exc}{where}", exc, 2)
+        return 2
 
 
 def _closed_pipe() -> int:

@@ -24,7 +24,10 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
     target = Path(path)
     folder = target.parent
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        # The temporary name adds 14 characters: keep it within a file system's 255 (a valid
+        # name of 249 characters would otherwise fail with ENAMETOOLONG).
+        stem = target.name if len(target.name) <= 200 else target.name[:200]
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise ChainruleError(f"cannot write {target}: {exc.strerror or exc}") from exc
     try:

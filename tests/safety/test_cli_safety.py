@@ -229,5 +229,10 @@ def test_resume_with_more_epochs_trains_on(files: dict[str, Path], tmp_path: Pat
     metrics: dict[str, Any] = json.loads((run / "metrics.json").read_text())
     assert [e["epoch"] for e in metrics["history"]] == [1, 2, 3]
     again = run_cli("train", "--hidden", "8", "--epochs", "1", "--out", str(run))
-    assert "replaces the checkpoint of an earlier run" in again.stderr
+    assert again.returncode == 2 and "already holds a finished run" in again.stderr
+    assert "--overwrite" in again.stderr and f"--resume {run}" in again.stderr
+    assert len(json.loads((run / "metrics.json").read_text())["history"]) == 3  # untouched
+    fresh = run_cli("train", "--hidden", "8", "--epochs", "1", "--out", str(run), "--overwrite")
+    assert fresh.returncode == 0, fresh.stderr
+    assert len(json.loads((run / "metrics.json").read_text())["history"]) == 1
     assert os.path.exists(run / "checkpoint.npz")
