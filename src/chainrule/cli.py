@@ -704,8 +704,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     folder = Path(args.run_dir)
     path = folder / "metrics.json"
+    from .fileio import open_regular
+
     try:
-        metrics = json.loads(path.read_text())
+        with open_regular(path, limit=256 * 2**20) as handle:  # the largest run's are ~1 MB
+            metrics = json.loads(handle.read())
     except FileNotFoundError:
         raise ChainruleError(
             f"{path} does not exist: give a folder written by train --out"

@@ -67,6 +67,30 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+def open_regular(path: str | os.PathLike[str], limit: int | None = None) -> IO[bytes]:
+    """Open a file for reading only if it is a regular file (of at most ``limit`` bytes).
+
+    A FIFO would block the read forever, and /dev/zero never ends: the file is opened without
+    blocking, checked by fstat, and only then read. Raises FileNotFoundError and OSError as
+    open() does, and ChainruleError for anything else."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ChainruleError(f"{path} is not a regular file (a folder, FIFO or device)")
+        if limit is not None and info.st_size > limit:
+            raise ChainruleError(
+                f"{path} holds {info.st_size} bytes, more than the {limit} such a file may"
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     with atomic_open(path, "wb") as handle:
         handle.write(data)

@@ -92,3 +92,56 @@ def test_download_checks_sha256(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(DataError, match="sha256 mismatch"):
         load_mnist(fetch=lambda url: gzip.compress(b"tampered"))
     assert not list((tmp_path / "cache" / "chainrule" / "mnist").glob("*.gz"))
+
+
+def _idx_set(folder: Path, train: dict | None = None, test: dict | None = None) -> None:
+    """A small IDX folder; train/test override 'images' or 'labels'."""
+    from chainrule.data import write_idx
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(exist_ok=True)
+    for part, n, override in (("train", 12, train or {}), ("t10k", 6, test or {})):
+        images = override.get("images", rng.integers(0, 255, (n, 4, 4), np.uint8))
+        labels = override.get("labels", np.arange(n, dtype=np.uint8) % 3)
+        write_idx(folder / f"{part}-images-idx3-ubyte", images)
+        write_idx(folder / f"{part}-labels-idx1-ubyte", labels)
+
+
+@pytest.mark.parametrize(
+    ("train", "test", "message"),
+    [
+        ({}, {"labels": np.array([0, 1, 2, 20000, 1, 0], np.int32)},
+         "test label 20000 at row 3 is not a class of the training labels (0..2)"),
+        ({"labels": np.array([0, 1, 2, 2 * 10**9, 1, 0] * 2, np.int32)}, {},
+         "label 2000000000 at row 3 is not a class label"),
+        ({"labels": np.array([0, 1, -1, 2, 1, 0] * 2, np.int8)}, {},
+         "label -1 at row 2 is not a class label"),
+        ({"labels": np.array([0, 1.5, 2, 2, 1, 0] * 2, np.float32)}, {},
+         "are float32 numbers, not integer class labels"),
+        ({}, {"images": np.zeros((6, 5, 4), np.uint8)},
+         "the test images are 5x4 pixels, the training images 4x4"),
+        ({"images": np.zeros((12, 28, 0), np.uint8)}, {"images": np.zeros((6, 28, 0), np.uint8)},
+         "images of 28x0 pixels hold nothing"),
+    ],
+)  # fmt: skip
+def test_idx_sets_that_cannot_train_are_named(
+    tmp_path: Path, train: dict, test: dict, message: str
+) -> None:
+    _idx_set(tmp_path, train, test)
+    with pytest.raises(DataError) as caught:
+        load_idx_folder(tmp_path)
+    assert message in str(caught.value)
+
+
+def test_a_one_class_set_and_a_many_dimensioned_header_are_refused(tmp_path: Path) -> None:
+    from chainrule.train.recipes import load_dataset
+
+    _idx_set(tmp_path, {"labels": np.full(12, 2, np.uint8)}, {"labels": np.full(6, 2, np.uint8)})
+    with pytest.raises(DataError, match=r"hold one class \(2\): nothing to learn"):
+        load_dataset("idx", tmp_path)
+    header = bytes([0, 0, 0x08, 65]) + b"\x00\x00\x00\x01" * 65
+    (tmp_path / "many.idx").write_bytes(header + b"\x00")
+    from chainrule.data import read_idx
+
+    with pytest.raises(DataError, match="declares 65 dimensions"):
+        read_idx(tmp_path / "many.idx")

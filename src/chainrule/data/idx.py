@@ -17,7 +17,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import ChainruleError, DataError
+from ..fileio import open_regular
 
 DTYPES = {
     0x08: np.dtype(np.uint8),
@@ -35,8 +36,8 @@ MAX_GZIP_RATIO = 1032
 
 def _open(path: Path) -> tuple[BinaryIO, int, bool]:
     """The stream of IDX bytes, an upper bound on how many it can hold, and whether gzipped."""
-    size = path.stat().st_size
-    raw = path.open("rb")
+    raw = open_regular(path)
+    size = os.fstat(raw.fileno()).st_size
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
         return gzip.GzipFile(fileobj=raw), size * MAX_GZIP_RATIO, True  # type: ignore[return-value]
@@ -58,6 +59,8 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(f"{path}: file not found") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    except ChainruleError as exc:
+        raise DataError(str(exc)) from None
     try:
         with stream:
             return _read(stream, bound, path)
@@ -76,6 +79,8 @@ def _read(stream: BinaryIO, bound: int, path: Path) -> np.ndarray:
             "e.g. 0x00000803 for images, 0x00000801 for labels)"
         )
     dtype, ndim = DTYPES[head[2]], head[3]
+    if ndim > 32:  # NumPy's arrays stop at 32 (1.x) or 64 dims; IDX data sets use 1 to 4
+        raise DataError(f"{path}: the header declares {ndim} dimensions, more than an array holds")
     dims_raw = stream.read(4 * ndim)
     if len(dims_raw) < 4 * ndim:
         raise DataError(f"{path}: truncated header (declares {ndim} dimensions)")

@@ -71,8 +71,44 @@ def load_idx_folder(data_dir: str | os.PathLike[str]) -> tuple[Split, Split]:
             raise DataError(
                 f"{folder}: {len(images)} {part} images but {len(labels)} {part} labels"
             )
-        splits.append((images, labels.astype(np.int64)))
+        if 0 in images.shape[1:]:
+            raise DataError(f"{folder}: {part} images of {images.shape[1]}x{images.shape[2]} "
+                            "pixels hold nothing")  # fmt: skip
+        splits.append((images, _class_labels(labels, f"{folder}: {part} labels")))
+    (train_images, train_labels), (test_images, test_labels) = splits
+    if train_images.shape[1:] != test_images.shape[1:]:
+        raise DataError(
+            f"{folder}: the test images are {test_images.shape[1]}x{test_images.shape[2]} "
+            f"pixels, the training images {train_images.shape[1]}x{train_images.shape[2]}"
+        )
+    classes = int(train_labels.max()) + 1 if len(train_labels) else 0
+    if len(test_labels) and test_labels.max() >= classes:
+        row = int(np.argmax(test_labels >= classes))
+        raise DataError(
+            f"{folder}: test label {int(test_labels[row])} at row {row} is not a class of the "
+            f"training labels (0..{classes - 1})"
+        )
     return splits[0], splits[1]
+
+
+MAX_CLASSES = (
+    2**16
+)  # a larger label is a damaged file: its model and confusion matrix would not fit
+
+
+def _class_labels(labels: np.ndarray, what: str) -> np.ndarray:
+    """Class labels as int64, each in 0..MAX_CLASSES-1, the first bad row named."""
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"{what} are {labels.dtype} numbers, not integer class labels")
+    if len(labels):
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= MAX_CLASSES:
+            bad = low if low < 0 else high
+            row = int(np.argmax(labels == bad))
+            raise DataError(
+                f"{what}: label {bad} at row {row} is not a class label (0..{MAX_CLASSES - 1})"
+            )
+    return labels.astype(np.int64)
 
 
 def cache_dir() -> Path:

@@ -50,7 +50,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import FormatError
-from ..fileio import atomic_write_with
+from ..fileio import atomic_write_with, open_regular
 
 Shape = tuple[int, ...]
 
@@ -173,7 +173,7 @@ class _Archive:
             f"{path} is not a chainrule {'model file' if fmt == FORMAT else 'checkpoint'}"
         )
         try:
-            self.handle: BinaryIO = open(path, "rb")  # closed by close()
+            self.handle: BinaryIO = open_regular(path)  # type: ignore[assignment]  # close()
         except FileNotFoundError as exc:
             raise FormatError(f"file {path} does not exist") from exc
         except OSError as exc:

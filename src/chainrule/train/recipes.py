@@ -74,7 +74,12 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
         # Rows as in the files, before the validation split reorders them.
         check_finite(x_train, name=f"{name} training images")
         check_finite(x_test, name=f"{name} test images")
-        num_classes = int(max(y_train.max(), y_test.max())) + 1
+        num_classes = int(y_train.max()) + 1  # every test label is one (load_idx_folder)
+        present = np.unique(y_train)
+        if len(present) < 2:
+            raise DataError(
+                f"{name} training labels hold one class ({int(present[0])}): nothing to learn"
+            )
         h, w = x_train.shape[1:3]
         # (N, H, W) -> (N, 1, H, W): one channel, so the same arrays feed an MLP or a CNN.
         x_train = x_train.reshape(len(x_train), 1, h, w)
