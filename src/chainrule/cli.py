@@ -471,6 +471,15 @@ def _saved_settings(metadata: Any, path: Path) -> tuple[dict[str, Any], dict[str
     return config, options
 
 
+def _saved_data_settings(metadata: Any) -> dict[str, str]:
+    """The data set and folder a model file was trained on, from its metadata; read from a
+    file, so anything of another shape (a list, a string config) counts as nothing saved."""
+    config = metadata.get("config") if isinstance(metadata, dict) else None
+    if not isinstance(config, dict):
+        return {}
+    return {k: v for k, v in config.items() if k in ("dataset", "data_dir") and isinstance(v, str)}
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .serialization import load, read_header
     from .train import confusion_matrix, evaluate
@@ -478,11 +487,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .train.recipes import load_dataset, loss_for
 
     model = load(args.model_path)
-    metadata = read_header(args.model_path).get("metadata")  # read from a file: check types
-    saved = metadata.get("config") if isinstance(metadata, dict) else None
-    if not isinstance(saved, dict):
-        saved = {}
-    saved = {k: v for k, v in saved.items() if isinstance(v, str)}
+    saved = _saved_data_settings(read_header(args.model_path).get("metadata"))
     dataset = args.dataset or saved.get("dataset") or "digits"
     data = load_dataset(dataset, args.data_dir or saved.get("data_dir"))
     loss_fn = loss_for(data, model)
@@ -627,7 +632,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from .train.recipes import load_dataset, loss_for
 
     model = load(args.model)
-    saved = read_header(args.model).get("metadata", {}).get("config", {})
+    saved = _saved_data_settings(read_header(args.model).get("metadata"))
     dataset = args.dataset or saved.get("dataset") or "digits"
     data = load_dataset(dataset, args.data_dir or saved.get("data_dir"))
     if not 0 <= args.sample < len(data.x_test):
@@ -699,9 +704,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import json
 
-    from .insight import Finding, doctor_report, format_findings
-    from .insight.plots import matplotlib_available, write_plots
-
     folder = Path(args.run_dir)
     path = folder / "metrics.json"
     from .fileio import open_regular
@@ -715,7 +717,23 @@ def cmd_report(args: argparse.Namespace) -> int:
         ) from None
     except (OSError, ValueError) as exc:
         raise ChainruleError(f"cannot read {path}: {exc}") from exc
+    try:
+        return _report(args, folder, metrics)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ChainruleError(
+            f"{path} is not the metrics of a chainrule train run ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _report(args: argparse.Namespace, folder: Path, metrics: Any) -> int:
+    from .insight import Finding, doctor_report, format_findings
+    from .insight.plots import matplotlib_available, write_plots
+
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("history"), list):
+        raise TypeError("expected an object with a list of epochs under 'history'")
     history = metrics.get("history") or []
+    if not all(isinstance(e, dict) and "loss" in e for e in history):
+        raise TypeError("each epoch in 'history' must be an object with a 'loss'")
     accuracy = metrics.get("test_accuracy")
     print(
         f"run {folder}: {metrics.get('model', '?')} on {metrics.get('dataset', '?')}, "

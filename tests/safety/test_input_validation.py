@@ -59,6 +59,11 @@ def test_evaluate_on_empty_data() -> None:
         evaluate(model, nn.CrossEntropyLoss(), X[:0], Y[:0])
 
 
+def test_evaluate_batch_size_is_checked() -> None:
+    with pytest.raises(ConfigError, match="batch_size must be a positive integer, got 0"):
+        evaluate(nn.Linear(64, 10), nn.CrossEntropyLoss(), X_VAL, Y_VAL, batch_size=0)
+
+
 def test_optimizer_hyperparameters_are_named() -> None:
     model = nn.Linear(2, 2)
     with pytest.raises(ConfigError, match=r"lr must be a finite number >= 0\.0, got -1"):

@@ -182,3 +182,49 @@ def test_fit_option_errors() -> None:
         fit(model, nn.CrossEntropyLoss(), opt, x_train, y_train, epochs=-1, verbose=0)
     with pytest.raises(ConfigError, match="clip_norm must be a positive number"):
         fit(model, nn.CrossEntropyLoss(), opt, x_train, y_train, clip_norm=0, verbose=0)
+
+
+def _forged(path: Path, change: Any) -> None:
+    """Rewrite a checkpoint with one value changed; its hashes are recomputed, so only the
+    restore's own checks can find the change."""
+    from chainrule.serialization import save_checkpoint
+
+    saved, metadata = load_checkpoint(path)
+    change(saved)
+    save_checkpoint(path, saved, metadata)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s["callbacks"][0]["state"].update(step_size=0),
+         r"LRSchedule.step_size is 0, below 1"),
+        (lambda s: s["optimizer"]["param_groups"][0].update(lr="0.1"),
+         r"SGD settings are not valid: lr must be a finite number"),
+        (lambda s: s["optimizer"]["param_groups"][0].update(momentum=float("nan")),
+         r"SGD settings are not valid: momentum"),
+        (lambda s: s["callbacks"][0]["state"].update(gamma="x"), r"gamma is 'x'"),
+    ],
+)  # fmt: skip
+def test_a_forged_checkpoint_is_refused_before_training(
+    tmp_path: Path, change: Any, message: str
+) -> None:
+    ckpt = tmp_path / "ckpt.npz"
+    model, opt, callbacks = make_run("sgd")
+    with pytest.raises(KeyboardInterrupt):
+        train(model, opt, [*callbacks, InterruptAt(8)], checkpoint=ckpt, checkpoint_every=5)
+    _forged(ckpt, change)
+    model, opt, callbacks = make_run("sgd")
+    with pytest.raises(FormatError, match=message):
+        train(model, opt, callbacks, checkpoint=ckpt, resume=True)
+
+
+def test_resuming_with_another_optimizer_names_it(tmp_path: Path) -> None:
+    ckpt = tmp_path / "ckpt.npz"
+    model, opt, callbacks = make_run("sgd")
+    with pytest.raises(KeyboardInterrupt):
+        train(model, opt, [*callbacks, InterruptAt(8)], checkpoint=ckpt, checkpoint_every=5)
+    model, opt, callbacks = make_run("adam")
+    with pytest.raises(FormatError, match="taken with another optimizer") as caught:
+        train(model, opt, callbacks, checkpoint=ckpt, resume=True)
+    assert "momentum" in str(caught.value) and "betas" in str(caught.value)

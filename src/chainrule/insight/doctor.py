@@ -35,10 +35,11 @@ def _epochs(history: HistoryLike) -> list[dict[str, Any]]:
 
 
 def _column(epochs: list[dict[str, Any]], key: str) -> list[float] | None:
-    values = [e.get(key) for e in epochs]
-    if any(v is None for v in values):
+    """The key's values over the epochs; None when an epoch lacks it. A null (strict JSON's
+    spelling of NaN or Inf in metrics.json) reads as NaN."""
+    if any(key not in e for e in epochs):
         return None
-    return [float(v) for v in values if v is not None]
+    return [math.nan if e[key] is None else float(e[key]) for e in epochs]
 
 
 def _lr(epochs: list[dict[str, Any]]) -> float | None:

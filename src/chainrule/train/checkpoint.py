@@ -18,6 +18,7 @@ once (the last checkpoint is still good). The previous handler is restored when 
 from __future__ import annotations
 
 import copy
+import math
 import os
 import signal
 import sys
@@ -112,10 +113,12 @@ def _int(value: Any, what: str, low: int = 0) -> int:
 
 
 def _check_optimizer(saved: Any, state: TrainingState) -> None:
-    """Every saved buffer must have its parameter's shape: load_state_dict would broadcast."""
+    """The saved groups must be this optimizer's, with settings its constructor accepts, and
+    every saved buffer must have its parameter's shape (load_state_dict would broadcast)."""
     params = [p for group in state.optimizer.param_groups for p in group["params"]]
     if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
         raise FormatError("optimizer state is missing")
+    _check_groups(saved.get("param_groups"), state.optimizer)
     for key, entry in saved["state"].items():
         if not str(key).isdigit() or int(key) >= len(params) or not isinstance(entry, dict):
             raise FormatError(f"optimizer state for parameter {key!r} does not fit this model")
@@ -125,6 +128,74 @@ def _check_optimizer(saved: Any, state: TrainingState) -> None:
                     f"optimizer buffer {name!r} of parameter {key} has shape {value.shape}, the "
                     f"parameter {params[int(key)].shape}"
                 )
+
+
+def _check_groups(groups: Any, optimizer: Any) -> None:
+    import inspect
+
+    from ..nn import Parameter
+
+    live = optimizer.param_groups
+    kind = type(optimizer).__name__
+    if not isinstance(groups, list) or len(groups) != len(live):
+        count = len(groups) if isinstance(groups, list) else "no"
+        raise FormatError(f"it holds {count} parameter groups, this {kind} {len(live)}")
+    accepted = set(inspect.signature(type(optimizer).__init__).parameters) - {"self", "params"}
+    for saved, current in zip(groups, live, strict=True):
+        if not isinstance(saved, dict):
+            raise FormatError("a parameter group is not an object")
+        theirs, ours = set(saved) - {"params"}, set(current) - {"params"}
+        if theirs != ours:
+            raise FormatError(
+                f"it was taken with another optimizer: its settings "
+                f"{', '.join(sorted(theirs - ours))} are not {kind}'s, which has "
+                f"{', '.join(sorted(ours - theirs))}; resume with the optimizer of the first run"
+            )
+        settings = {k: v for k, v in saved.items() if k in accepted}
+        try:  # the constructor's own checks, on the values read from the file
+            type(optimizer)([Parameter(np.zeros(1, np.float32))], **settings)
+        except (ConfigError, TypeError, ValueError) as exc:
+            raise FormatError(f"its {kind} settings are not valid: {exc}") from None
+
+
+# Scheduler settings with a range (a forged 0 would divide by zero mid-run).
+_AT_LEAST = {"step_size": 1, "T_max": 1, "T_0": 1, "total_steps": 1, "patience": 0,
+             "cooldown": 0}  # fmt: skip
+
+
+def _check_kinds(saved: Any, current: Any, what: str) -> None:
+    """Values read back from a file must be of the kinds the live object holds: a number where
+    a number is (finite, and an integer where an integer is), a string where a string is."""
+    if current is None:
+        return
+    if isinstance(current, bool):
+        ok = isinstance(saved, bool)
+    elif isinstance(current, int | float):
+        ok = isinstance(saved, int | float) and not isinstance(saved, bool)
+        ok = ok and (not isinstance(current, int) or isinstance(saved, int))
+        ok = ok and (math.isfinite(saved) or not math.isfinite(current))
+    elif isinstance(current, str):
+        ok = isinstance(saved, str)
+    elif isinstance(current, dict):
+        if not isinstance(saved, dict):
+            raise FormatError(f"{what} is {saved!r}, not an object")
+        for key in current.keys() & saved.keys():
+            _check_kinds(saved[key], current[key], f"{what}.{key}")
+            low = _AT_LEAST.get(key) if isinstance(key, str) else None
+            if low is not None and isinstance(saved[key], int | float) and saved[key] < low:
+                raise FormatError(f"{what}.{key} is {saved[key]!r}, below {low}")
+        return
+    elif isinstance(current, list | tuple):
+        if not isinstance(saved, list | tuple):
+            raise FormatError(f"{what} is {saved!r}, not a list")
+        if len(saved) == len(current):
+            for i, (a, b) in enumerate(zip(saved, current, strict=True)):
+                _check_kinds(a, b, f"{what}[{i}]")
+        return
+    else:
+        return
+    if not ok:
+        raise FormatError(f"{what} is {saved!r}, not a value like {current!r}")
 
 
 def restore(
@@ -203,9 +274,11 @@ def _restore(saved: dict[str, Any], state: TrainingState, callbacks: Sequence[Ca
                 )
             continue
         pending.remove(match)
-        unknown = set(values) - set(match.state_dict())
+        current = match.state_dict()
+        unknown = set(values) - set(current)
         if unknown:
             raise FormatError(f"{kind} state has unknown entries {sorted(unknown)}")
+        _check_kinds(values, current, kind)
         match.load_state_dict(values)
 
 

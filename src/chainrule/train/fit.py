@@ -64,6 +64,8 @@ def evaluate(
     """
     if len(x) == 0:
         raise DataError("evaluation data set is empty")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
     was_training = model.training
     model.eval()
     total, predictions = 0.0, []
