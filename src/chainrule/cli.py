@@ -419,8 +419,8 @@ def _resume_settings(
 ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """The interrupted run's folder, settings and options, from its checkpoint's metadata.
 
-    Only --epochs (to train longer) and the safety options may change on resume: anything else
-    would no longer continue the same run.
+    Only --epochs (to train longer), --data-dir (the same data, moved) and the safety options
+    may change on resume: anything else would no longer continue the same run.
     """
     from .serialization import read_checkpoint_metadata
 
@@ -433,14 +433,16 @@ def _resume_settings(
             f"--resume {run_dir}: no checkpoint.npz there (train with --out {run_dir} first)"
         )
     changed = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
-    changed = [flag for flag in changed if flag != "--epochs"]
+    changed = [flag for flag in changed if flag not in ("--epochs", "--data-dir")]
     if changed:
         raise ConfigError(
             f"--resume continues with the run's saved settings: {', '.join(changed)} cannot "
-            "change (only --epochs can)"
+            "change (only --epochs, and --data-dir where the same data has moved, can)"
         )
     metadata = read_checkpoint_metadata(path)
     config, saved_options = _saved_settings(metadata, path)
+    if overrides["data_dir"] is not None:
+        config["data_dir"] = overrides["data_dir"]
     if overrides["epochs"] is not None and overrides["epochs"] != config["epochs"]:
         if config.get("schedule") in ("onecycle", "cosine"):
             raise ConfigError(

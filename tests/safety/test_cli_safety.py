@@ -236,3 +236,46 @@ def test_resume_with_more_epochs_trains_on(files: dict[str, Path], tmp_path: Pat
     assert fresh.returncode == 0, fresh.stderr
     assert len(json.loads((run / "metrics.json").read_text())["history"]) == 1
     assert os.path.exists(run / "checkpoint.npz")
+
+
+def test_resume_refuses_fewer_epochs_and_says_when_early_stopping_ended_it(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "run"
+    assert run_cli("train", "--hidden", "8", "--epochs", "3", "--out", str(run)).returncode == 0
+    fewer = run_cli("train", "--resume", str(run), "--epochs", "2")
+    assert fewer.returncode == 2
+    assert "the checkpoint has finished 3 epochs: epochs=2 would end before it" in fewer.stderr
+    assert json.loads((run / "metrics.json").read_text())["arguments"]["epochs"] == 3
+    stopped = tmp_path / "stopped"
+    first = run_cli("train", "--hidden", "8", "--epochs", "60", "--early-stopping", "1",
+                    "--lr", "0.5", "--out", str(stopped))  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    done = len(json.loads((stopped / "metrics.json").read_text())["history"])
+    assert done < 60
+    more = run_cli("train", "--resume", str(stopped), "--epochs", "80")
+    assert more.returncode == 0 and f"stopped early at epoch {done}" in more.stderr
+
+
+def test_a_run_on_a_relative_data_dir_resumes_from_elsewhere(tmp_path: Path) -> None:
+    from chainrule.data import write_idx
+
+    data = tmp_path / "work" / "data"
+    data.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for part, n in (("train", 40), ("t10k", 10)):
+        write_idx(data / f"{part}-images-idx3-ubyte", rng.integers(0, 255, (n, 6, 6), np.uint8))
+        write_idx(data / f"{part}-labels-idx1-ubyte", np.arange(n, dtype=np.uint8) % 2)
+    run = tmp_path / "run"
+    args = ["train", "--dataset", "idx", "--data-dir", "data", "--epochs", "2", "--out", str(run)]
+    first = run_cli(*args, "--hidden", "8", cwd=tmp_path / "work")
+    assert first.returncode == 0, first.stderr
+    saved = json.loads((run / "metrics.json").read_text())["arguments"]["data_dir"]
+    assert saved == str(data)  # absolute
+    again = run_cli("train", "--resume", str(run), "--epochs", "3", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    moved = tmp_path / "moved"
+    data.rename(moved)
+    third = run_cli("train", "--resume", str(run), "--epochs", "4", "--data-dir", str(moved))
+    assert third.returncode == 0, third.stderr
+    assert len(json.loads((run / "metrics.json").read_text())["history"]) == 4

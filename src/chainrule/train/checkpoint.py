@@ -337,6 +337,19 @@ class Checkpointer:
             restore(saved, state, self.callbacks, self.path)
 
         pg.run_agreed(read, "resume")
+        done = state.epoch - (1 if state.in_epoch else 0)
+        if done > state.epochs:
+            raise ConfigError(
+                f"the checkpoint has finished {done} epochs: epochs={state.epochs} would end "
+                f"before it; ask for at least {done}"
+            )
+        if state.stop_training and state.epoch < state.epochs and pg.is_main():
+            print(
+                f"chainrule: note: this run stopped early at epoch {state.epoch} (early "
+                f"stopping): resuming it with epochs={state.epochs} trains no further; start a "
+                "new run, or one with more patience",
+                file=sys.stderr,
+            )
         self.last_saved = (state.epoch, state.step)
         if self.guard is not None:
             self.guard.saved_checkpoint(state, str(self.path))

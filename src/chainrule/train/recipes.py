@@ -350,6 +350,8 @@ def train_run(
     resolved config and these options, which ``chainrule train --resume`` reads back.
     """
     config = resolve_config(overrides)
+    if config["data_dir"]:  # saved absolute, so that --resume works from any folder
+        config["data_dir"] = str(Path(config["data_dir"]).expanduser().absolute())
     started = time.perf_counter()
     manual_seed(config["seed"])
     data = _load_on_every_rank(config)
