@@ -139,3 +139,13 @@ def test_tables_fit_100_columns(tmp_path: Path, capsys: pytest.CaptureFixture[st
             assert printed.splitlines()[1:] and all(
                 name in printed for name in ("vanishing", "exploding", "rnn")
             )
+
+
+def test_evaluating_on_another_data_set_names_the_data_sets(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--hidden", "8", "--out", str(out), "--quiet"]) == 0
+    result = run_cli("evaluate", str(out / "model.npz"), "--dataset", "breast-cancer")
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "was trained on digits: breast-cancer's inputs are (30,) per sample" in line
+    assert line.endswith("evaluate it on the data set it was trained on")

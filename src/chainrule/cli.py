@@ -64,6 +64,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _at_most(high: int) -> Any:
+    """A positive integer type for argparse, at most high."""
+
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"expected at most {high}, got {value}")
+        return value
+
+    return parse
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
@@ -482,6 +494,35 @@ def _saved_data_settings(metadata: Any) -> dict[str, str]:
     return {k: v for k, v in config.items() if k in ("dataset", "data_dir") and isinstance(v, str)}
 
 
+def _check_fits(model: Any, data: Any, trained_on: str | None, path: str) -> None:
+    """A model meets the data set's inputs and classes, or the mismatch is named as one of data
+    sets (not as a layer's shapes)."""
+    import numpy as np
+
+    from .errors import ShapeError
+    from .tensor import Tensor, no_grad
+
+    was_training = model.training
+    try:
+        with no_grad():
+            out = model.eval()(Tensor(np.asarray(data.x_test[:1], dtype=np.float32)))
+    except ShapeError as exc:
+        trained = f" was trained on {trained_on}" if trained_on else " does not take these inputs"
+        raise ConfigError(
+            f"{path}{trained}: {data.name}'s inputs are {tuple(data.x_test.shape[1:])} per "
+            f"sample, which it cannot take ({exc}); evaluate it on the data set it was trained "
+            "on"
+        ) from None
+    finally:
+        model.train(was_training)
+    outputs = out.shape[-1]
+    if outputs != data.num_classes and not (outputs == 1 and data.num_classes == 2):
+        raise ConfigError(
+            f"{path} predicts {outputs} classes, {data.name} has {data.num_classes}; evaluate "
+            "it on the data set it was trained on"
+        )
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .serialization import load, read_header
     from .train import confusion_matrix, evaluate
@@ -492,6 +533,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     saved = _saved_data_settings(read_header(args.model_path).get("metadata"))
     dataset = args.dataset or saved.get("dataset") or "digits"
     data = load_dataset(dataset, args.data_dir or saved.get("data_dir"))
+    _check_fits(model, data, saved.get("dataset"), args.model_path)
     loss_fn = loss_for(data, model)
     started = time.perf_counter()
     result = evaluate(model, loss_fn, data.x_test, data.y_test)
@@ -550,7 +592,10 @@ def _add_insight_commands(commands: Any) -> None:
     check = commands.add_parser(
         "gradcheck", help="check backprop against finite differences on the built-in models"
     )
-    check.add_argument("--samples", type=_positive_int, default=4, help="random samples")
+    check.add_argument(
+        "--samples", type=_at_most(1024), default=4, metavar="N",
+        help="random samples (a check costs two forward passes per element checked: 1..1024)",
+    )  # fmt: skip
     check.add_argument("--seed", type=int, default=0, help="draws the models and samples")
     check.add_argument(
         "--max-elements", type=_positive_int, default=64, help="elements checked per tensor"
@@ -788,6 +833,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _closed_pipe()
+    except MemoryError as exc:
+        _one_line(f"chainrule: error: out of memory ({exc or 'an allocation failed'}); use a "
+                  "smaller model or batch", exc, 2)  # fmt: skip
+        return 2
     except OSError as exc:  # a path the system refused (too long, not a folder, no access)
         where = f": {exc.filename}" if exc.filename else ""
         _one_line(f"chainrule: error: {exc.strerror or exc}{where}", exc, 2)

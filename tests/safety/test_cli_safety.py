@@ -187,7 +187,7 @@ CASES: list[tuple[list[str], str]] = [
     (["train", "--checkpoint-every", "5"], "--checkpoint-every needs --out DIR"),
     (["train", "--checkpoint-every", "0", "--out", "{run}"], "positive number of steps or 'epoch'"),
     (["train", "--resume", "/nonexistent/run"], "no checkpoint.npz there"),
-    (["train", "--resume", "{run}", "--lr", "0.5"], "--lr cannot change (only --epochs can)"),
+    (["train", "--resume", "{run}", "--lr", "0.5"], "--lr cannot change (only --epochs, and"),
     (["train", "--resume", "{corrupt}"], "checkpoint.npz"),
     (["train", "--resume", "{foreign}"], "holds no run settings"),
     (["train", "--dataset", "idx", "--data-dir", "{empty}"], "idx data set is empty"),

@@ -162,3 +162,18 @@ def test_layers_without_inputs_are_built_as_in_pytorch() -> None:
     import chainrule as cr
 
     assert ours(cr.zeros(2, 0)).shape == (2, 3)
+
+
+def _memory() -> float:
+    from chainrule.train.recipes import available_memory
+
+    return available_memory() or 0
+
+
+@pytest.mark.skipif(_memory() > 150e9, reason="this machine could hold the 180 GB model")
+def test_sizes_are_bounded_before_memory_is_used() -> None:
+    huge = run_cli("train", "--hidden", "100000000", "--epochs", "1")
+    assert huge.returncode == 2 and "Traceback" not in huge.stderr
+    assert "the MLP has 7,500,000,010 parameters" in huge.stderr and "GB" in huge.stderr
+    many = run_cli("gradcheck", "--samples", "100000000")
+    assert many.returncode == 2 and "expected at most 1024" in many.stderr

@@ -253,7 +253,10 @@ class _Archive:
             raise FormatError(f"{self.not_ours} (its format is {found!r}, not {fmt!r})")
         found_version = header.get("version")
         if isinstance(found_version, bool) or not isinstance(found_version, int):
-            raise FormatError(f"{self.path}: format version {found_version!r} is not a number")
+            raise FormatError(
+                f"{self.path}: format version {found_version!r} is not a whole number (versions "
+                f"are 1, 2, ...; this chainrule reads up to {version})"
+            )
         if found_version > version:
             raise FormatError(
                 f"{self.path} has format version {found_version}; this chainrule reads up to "

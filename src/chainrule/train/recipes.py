@@ -6,6 +6,7 @@ there is one implementation of "train the default model on data set X".
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -239,6 +240,7 @@ def build_model(config: dict[str, Any], data: Dataset, x_train: np.ndarray) -> n
     elif config["model"] == "lstm":
         body = build_rnn(data.image_shape, outputs, mode="LSTM")
     else:
+        _check_mlp_memory(data.in_features, outputs, config["hidden"])
         body = build_mlp(
             data.in_features,
             outputs,
@@ -248,6 +250,35 @@ def build_model(config: dict[str, Any], data: Dataset, x_train: np.ndarray) -> n
             dropout=config["dropout"],
         )
     return nn.Sequential(normalize, *body)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the system can give without swapping (Linux's MemAvailable)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _check_mlp_memory(inputs: int, outputs: int, hidden: list[int]) -> None:
+    """Refuse, before allocating, an MLP whose training would not fit in memory: about six
+    float32 copies of every parameter (weights, gradients, momentum or Adam's two moments, the
+    gradients' temporaries in backward, a checkpoint's copy). --hidden 10000000 would otherwise
+    grow for half a minute and then fail."""
+    widths = [inputs, *hidden, outputs]
+    params = sum((a + 1) * b for a, b in itertools.pairwise(widths))
+    needed = 6 * 4 * params
+    free = available_memory()
+    if free is not None and needed > free:
+        raise ConfigError(
+            f"--hidden {','.join(map(str, hidden))}: the MLP has {params:,} parameters; training "
+            f"them (weights, gradients, optimizer state) needs about {needed / 1e9:.1f} GB, "
+            f"more than the {free / 1e9:.1f} GB of memory available"
+        )
 
 
 def loss_for(data: Dataset, model: nn.Module) -> nn.Module:
