@@ -35,9 +35,23 @@ def test_overwrite_removes_the_old_run_first(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"old")
     (tmp_path / "notes.txt").write_text("the user's own")
     with RunFolder(tmp_path, overwrite=True):
-        assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK, "notes.txt"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK, ".replaced-run", "notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK, "notes.txt"]  # the new run ended
     with pytest.raises(ConfigError, match="contradict"):
         RunFolder(tmp_path, resume=True, overwrite=True)
+
+
+def test_an_overwrite_that_fails_gives_the_old_run_back(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert run_cli("train", "--hidden", "8", "--epochs", "1", "--out", str(run)).returncode == 0
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.name != LOCK}
+    failed = run_cli("train", "--epochs", "1", "--out", str(run), "--overwrite", "--l1", "-1")
+    assert failed.returncode == 2 and "--l1 must be" in failed.stderr
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != LOCK} == before
+    diverged = run_cli("train", "--lr", "50", "--on-nonfinite", "skip", "--epochs", "2",
+                       "--out", str(run), "--overwrite")  # fmt: skip
+    assert diverged.returncode == 2
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != LOCK} == before
 
 
 def test_the_lock_keeps_a_second_run_out_until_the_first_ends(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from ..errors import ChainruleError, ConfigError
 RUN_FILES = ("checkpoint.npz", "model.npz", "metrics.json")
 PLOTS = ("training_curves.png", "gradient_flow.png")  # --plot's, replaced with the run
 LOCK = ".chainrule.lock"
+REPLACED = ".replaced-run"  # the old run's files while --overwrite's new run is going
 # The temporary names of fileio.atomic_open: "." + name + "." + mkstemp's 8 characters + ".tmp".
 _TEMPORARY = re.compile(
     r"^\.(?:checkpoint\.npz|model\.npz|metrics\.json|[\w.-]+\.png)\.\w{8}\.tmp$"
@@ -70,6 +71,9 @@ class RunFolder:
             raise ChainruleError(f"cannot use output folder {self.path}: it is not a folder")
         self._take_lock()
         try:
+            # A run that --overwrite started and a kill ended: its checkpoint wins, else the
+            # run it was replacing comes back.
+            self._settle_replaced(KeyboardInterrupt())
             self._check_contents()
             self._remove_temporaries()
         except BaseException:
@@ -83,7 +87,33 @@ class RunFolder:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.release()
+        try:
+            self._settle_replaced(error)
+        finally:
+            self.release()
+
+    def _settle_replaced(self, error: BaseException | None) -> None:
+        """--overwrite keeps the old run aside until the new one has ended: a new run that
+        fails gives the folder back as it was; one that ends, or that a Ctrl-C (or a kill)
+        stopped with a checkpoint to resume, drops the old run."""
+        aside = self.path / REPLACED
+        if not aside.is_dir():
+            return
+        if error is not None:
+            own = [name for name in (*RUN_FILES, *PLOTS) if (self.path / name).exists()]
+            stopped = isinstance(error, KeyboardInterrupt) and "checkpoint.npz" in own
+            if not stopped:
+                for name in own:
+                    with contextlib.suppress(OSError):
+                        (self.path / name).unlink()
+                for kept in aside.iterdir():
+                    with contextlib.suppress(OSError):
+                        os.replace(kept, self.path / kept.name)
+        for left in aside.iterdir():
+            with contextlib.suppress(OSError):
+                left.unlink()
+        with contextlib.suppress(OSError):
+            aside.rmdir()
 
     # ---------------------------------------------------------------- the lock
     def _take_lock(self) -> None:
@@ -136,11 +166,13 @@ class RunFolder:
                 f"{self.path} already holds {kind} ({', '.join(found)}); continue it with "
                 f"--resume {self.path}, replace it with --overwrite, or choose another --out"
             )
-        for name in [*found, *(p for p in PLOTS if (self.path / p).exists())]:
-            try:
-                (self.path / name).unlink()
-            except OSError as exc:
-                raise _os_error(self.path, exc) from exc
+        aside = self.path / REPLACED  # until the new run has ended: see _settle_replaced
+        try:
+            aside.mkdir(exist_ok=True)
+            for name in [*found, *(p for p in PLOTS if (self.path / p).exists())]:
+                os.replace(self.path / name, aside / name)
+        except OSError as exc:
+            raise _os_error(self.path, exc) from exc
 
     def _remove_temporaries(self) -> None:
         try:
