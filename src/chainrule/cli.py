@@ -12,9 +12,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import ChainruleError, ConfigError
+
+if TYPE_CHECKING:
+    from .train.run_folder import RunFolder
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
@@ -64,6 +67,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _path(text: str) -> str:
+    """A path flag: an empty one would silently mean none (no files written, no resume)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return text
+
+
 def _at_most(high: int) -> Any:
     """A positive integer type for argparse, at most high."""
 
@@ -101,7 +111,7 @@ def _add_data_flags(
 
     p.add_argument("--dataset", choices=DATASETS, help=f"the data set (default: {default})")
     p.add_argument(
-        "--data-dir", metavar="DIR",
+        "--data-dir", metavar="DIR", type=_path,
         help="folder with the four MNIST-layout IDX files (default for mnist: $CHAINRULE_DATA, "
         "else ~/.cache/chainrule/mnist, downloading them there)",
     )  # fmt: skip
@@ -260,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     flag(
         "--out",
         metavar="DIR",
+        type=_path,
         help="write DIR/metrics.json, DIR/model.npz and DIR/checkpoint.npz (default: nothing "
         "written)",
     )
@@ -274,8 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write DIR/checkpoint.npz every N steps or every epoch (default with --out: epoch)",
     )  # fmt: skip
     train.add_argument(
-        "--resume", metavar="RUN_DIR", help="continue the run of --out RUN_DIR where it stopped"
-    )
+        "--resume", metavar="RUN_DIR", type=_path,
+        help="continue the run of --out RUN_DIR where it stopped",
+    )  # fmt: skip
     train.add_argument(
         "--on-nonfinite", choices=("stop", "skip", "rollback"),
         help="when the loss or a gradient is NaN/Inf: stop (default), skip the update, or roll "
@@ -319,9 +331,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         "checkpoint_every": args.checkpoint_every,
         "on_nonfinite": args.on_nonfinite,
         "anomaly": args.detect_anomaly,
+        "monitor_every": args.monitor_every if args.monitor else None,
     }
     if args.resume:
         out, overrides, options = _resume_settings(args, overrides, options)
+        args.monitor = options["monitor_every"] is not None  # a monitored run stays monitored
+        args.monitor_every = options["monitor_every"] or args.monitor_every
     elif options["checkpoint_every"] is not None and out is None:
         raise ConfigError("--checkpoint-every needs --out DIR (the checkpoint goes there)")
     checkpoint = None
@@ -332,10 +347,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError("--overwrite needs --out DIR (the run folder to replace)")
     # ---- end of checkpoints
     callbacks = _insight_train_callbacks(args)  # insight: --monitor (and --plot's checks)
-    with contextlib.ExitStack() as held:
-        if out is not None:  # the run folder: refused if taken, locked for the run (rank 0)
-            _hold_run_folder(held, out, bool(args.resume), bool(args.overwrite))
-        try:
+    folder = None
+    try:  # around the run folder, so that it sees how the run ended (train/run_folder.py)
+        with contextlib.ExitStack() as held:
+            if out is not None:  # refused if taken, locked for the run (rank 0)
+                folder = _hold_run_folder(held, out, bool(args.resume), bool(args.overwrite))
             result = train_run(
                 overrides,
                 callbacks=callbacks,
@@ -344,21 +360,27 @@ def cmd_train(args: argparse.Namespace) -> int:
                 resume=bool(args.resume),
                 on_nonfinite=options["on_nonfinite"] or "stop",
                 anomaly=bool(options["anomaly"]),
+                saved_options={"monitor_every": options["monitor_every"]},
             )
-        except TrainingInterrupted as exc:  # every rank stops at the same step
-            where = f"at epoch {exc.epoch}, step {exc.step}"
-            return _interrupted(out, where, exc.path is not None, signum=exc.signal)
-        except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the last checkpoint intact
-            if _several_processes():
-                raise  # the other ranks are inside the step: main() stops the job
-            saved = checkpoint is not None and Path(checkpoint.path).exists()
-            return _interrupted(out, "at once", saved, intact=True)
-        if not _several_processes() or _is_main():
-            _write_run(args, out, result, callbacks)
+            if not _several_processes() or _is_main():
+                _write_run(args, out, result, callbacks)
+    except TrainingInterrupted as exc:  # every rank stops at the same step
+        where = f"at epoch {exc.epoch}, step {exc.step}"
+        return _interrupted(out, where, exc.path is not None, signum=exc.signal)
+    except KeyboardInterrupt as exc:  # a second signal, or one outside training: stopped at once
+        if _several_processes():
+            raise  # the other ranks are inside the step: main() stops the job
+        signum = getattr(exc, "signal", 2)
+        if folder is not None and folder.gave_back:
+            return _interrupted(out, "at once", False, signum=signum, gave_back=True)
+        saved = checkpoint is not None and Path(checkpoint.path).exists()
+        return _interrupted(out, "at once", saved, intact=True, signum=signum)
     return 0
 
 
-def _hold_run_folder(held: contextlib.ExitStack, out: Path, resume: bool, overwrite: bool) -> None:
+def _hold_run_folder(
+    held: contextlib.ExitStack, out: Path, resume: bool, overwrite: bool
+) -> RunFolder | None:
     """Rank 0 takes the run folder (train/run_folder.py); every rank learns if it could not."""
     from .distributed import process_group as pg
     from .train.run_folder import RunFolder
@@ -366,8 +388,9 @@ def _hold_run_folder(held: contextlib.ExitStack, out: Path, resume: bool, overwr
     folder = RunFolder(out, resume=resume, overwrite=overwrite)
     if pg.is_main():
         pg.run_agreed(lambda: held.enter_context(folder), "output folder")
-    else:
-        pg.agree(None, "output folder")
+        return folder
+    pg.agree(None, "output folder")
+    return None
 
 
 def _several_processes() -> bool:
@@ -387,9 +410,11 @@ def _write_run(args: argparse.Namespace, out: Path | None, result: Any, callback
     from .fileio import atomic_write_json
     from .serialization import save
 
+    before = result.history.seconds_before
+    resumed = f", {result.seconds - before:.1f} s of it since the resume" if before else ""
     print(
         f"test accuracy {result.test_accuracy:.4f}  test loss {result.test_loss:.4f}  "
-        f"({len(result.history)} epochs, {result.seconds:.1f} s)"
+        f"({len(result.history)} epochs, {result.seconds:.1f} s{resumed})"
     )
     insight = _insight_after_train(args, result, callbacks)  # insight: doctor, gradient flow
     if out is not None:
@@ -400,7 +425,12 @@ def _write_run(args: argparse.Namespace, out: Path | None, result: Any, callback
 
 
 def _interrupted(
-    out: Path | None, when: str, saved: bool, intact: bool = False, signum: int = 2
+    out: Path | None,
+    when: str,
+    saved: bool,
+    intact: bool = False,
+    signum: int = 2,
+    gave_back: bool = False,
 ) -> int:
     """The one line of a stopped run; exit status 128 + the signal (130 Ctrl-C, 143 SIGTERM)."""
     import signal
@@ -413,6 +443,10 @@ def _interrupted(
     if not pg.is_main():
         return code
     by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+    if gave_back:
+        print(f"chainrule: interrupted{by} {when}; nothing saved, and {out} holds the run it "
+              "held before, as it was", file=sys.stderr)  # fmt: skip
+        return code
     if not saved or out is None:
         print(f"chainrule: interrupted{by} {when}; nothing saved (--out DIR makes a run "
               "resumable)", file=sys.stderr)  # fmt: skip
@@ -480,9 +514,16 @@ def _saved_settings(metadata: Any, path: Path) -> tuple[dict[str, Any], dict[str
     except ConfigError as exc:
         raise FormatError(f"{path}: {exc}") from None
     every = options.get("checkpoint_every")
-    if every is not None and every != "epoch" and not isinstance(every, int):
+    if every is not None and every != "epoch" and not _is_count(every):
         raise FormatError(f"{path}: saved checkpoint_every {every!r} is not valid")
+    monitor = options.get("monitor_every")
+    if monitor is not None and not _is_count(monitor):
+        raise FormatError(f"{path}: saved monitor_every {monitor!r} is not valid")
     return config, options
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _saved_data_settings(metadata: Any) -> dict[str, str]:
@@ -577,14 +618,19 @@ def _add_insight_commands(commands: Any) -> None:
     )  # fmt: skip
     explain.add_argument("--lr", type=float, default=0.1, help="learning rate of the one step")
     explain.add_argument("--seed", type=int, default=0, help="draws the worked example's weights")
-    explain.add_argument("--model", metavar="PATH", help="a model file from train --out")
+    explain.add_argument(
+        "--model", metavar="PATH", type=_path, help="a model file from train --out"
+    )
     explain.add_argument("--sample", type=int, default=0, metavar="N", help="test sample index")
     explain.add_argument("--top", type=_positive_int, default=10, help="neurons shown per layer")
     explain.add_argument("--dataset", choices=DATASETS, help="default: the model's own")
-    explain.add_argument("--data-dir", help="folder with the four MNIST-layout IDX files")
+    explain.add_argument(
+        "--data-dir", type=_path, help="folder with the four MNIST-layout IDX files"
+    )
     explain.add_argument(
         "--graph",
         metavar="OUT",
+        type=_path,
         help="draw the worked example's autograd graph to OUT (.svg, .png or .dot)",
     )
     explain.set_defaults(handler=cmd_explain)
@@ -808,6 +854,28 @@ def _report(args: argparse.Namespace, folder: Path, metrics: Any) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM (kill, systemd, Docker, batch schedulers) outside a training step: stop as a
+    Ctrl-C would, so that cleanups run (an --overwrite's old run comes back, no temporary
+    file stays); during training, fit() first finishes the step and saves a checkpoint."""
+    from .errors import Terminated
+
+    raise Terminated()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -828,9 +896,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         import signal
 
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # no traceback from a Ctrl-C during exit
-        _one_line("chainrule: interrupted", exc, 130)
-        return 130
+        for ignored in (signal.SIGINT, signal.SIGTERM):  # no traceback from one during exit
+            signal.signal(ignored, signal.SIG_IGN)
+        code = 128 + getattr(exc, "signal", signal.SIGINT)
+        _one_line("chainrule: " + ("terminated (SIGTERM)" if code == 143 else "interrupted"),
+                  exc, code)  # fmt: skip
+        return code
     except BrokenPipeError:
         return _closed_pipe()
     except MemoryError as exc:

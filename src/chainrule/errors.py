@@ -44,6 +44,13 @@ class NonFiniteError(ChainruleError, FloatingPointError):
     """A loss or gradient became NaN or infinite."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM where no step can be finished first (before or after fit(), or a second one
+    during it): stop at once, as a second Ctrl-C would; the exit status is 143, not 130."""
+
+    signal = 15
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """The first Ctrl-C (or SIGTERM) during fit(): the step finished and, when checkpointing, a
     checkpoint was written to ``path``. A KeyboardInterrupt, so code that catches those still

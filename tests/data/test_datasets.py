@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import tracemalloc
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +148,67 @@ def test_a_one_class_set_and_a_many_dimensioned_header_are_refused(tmp_path: Pat
 
     with pytest.raises(DataError, match="declares 65 dimensions"):
         read_idx(tmp_path / "many.idx")
+
+
+def _chunks(data: bytes, size: int = 1 << 16) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+@needs_mnist
+def test_download_streams_and_verifies_mnist(tmp_path: Path) -> None:
+    from chainrule.data.mnist import FILES, download_mnist
+
+    served = {name: (MNIST_DIR / f"{name}.gz").read_bytes() for name in FILES.values()}
+    # Recompressed in two gzip members: the content's sha256 still matches.
+    labels = gzip.decompress(served["t10k-labels-idx1-ubyte"])
+    served["t10k-labels-idx1-ubyte"] = gzip.compress(labels[:5000]) + gzip.compress(labels[5000:])
+    asked = []
+
+    def fetch(url: str) -> Iterator[bytes]:
+        asked.append(url)
+        return _chunks(served[url.rsplit("/", 1)[-1].removesuffix(".gz")], 4093)
+
+    tracemalloc.start()
+    download_mnist(tmp_path, fetch)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 << 20  # streamed: the 47 MB of training images are never in memory at once
+    assert len(asked) == 4
+    for name in FILES.values():
+        assert (tmp_path / f"{name}.gz").read_bytes() == served[name]
+    (x, _), (_, y_test) = load_mnist(tmp_path)
+    assert x.shape == (60000, 28, 28) and y_test.shape == (10000,)
+
+
+def test_a_download_that_is_not_mnist_is_refused_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chainrule.data.mnist import download_mnist
+
+    read = []
+
+    def bomb(url: str) -> Iterator[bytes]:  # 1 GB of zeros, about 1 MB packed, made lazily
+        deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        zeros = bytes(1 << 20)
+        for _ in range(1024):
+            if chunk := deflate.compress(zeros):
+                read.append(len(chunk))
+                yield chunk
+        yield deflate.flush()
+
+    tracemalloc.start()
+    with pytest.raises(DataError, match="inflates past MNIST's 47040016 bytes"):
+        download_mnist(tmp_path, bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 << 20 and sum(read) < 200_000  # stopped at 47 MB inflated, not 1 GB
+    assert not list(tmp_path.iterdir())  # no file, no temporary left
+    cut = gzip.compress(bytes(range(256)) * 100)[:-30]
+    with pytest.raises(DataError, match="ended early"):
+        download_mnist(tmp_path, lambda url: _chunks(cut))
+    monkeypatch.setitem(mnist_module.SIZES, "train-images-idx3-ubyte", 1000)
+    empty_members = gzip.compress(b"") * 200  # inflate to nothing, but never end
+    with pytest.raises(DataError, match="larger than MNIST's"):
+        download_mnist(tmp_path, lambda url: _chunks(empty_members, 100))
+    assert not list(tmp_path.iterdir())

@@ -313,5 +313,11 @@ def test_cli_export_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["export", model, "--onnx", out, "--input-shape", "4"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'1' (LPPool2d)" in err
-    assert main(["export", model, "--onnx", out]) == 2  # no training config: no shape
-    assert "--input-shape" in capsys.readouterr().err
+    cr.save(nn.Sequential(nn.Linear(3, 2), nn.ReLU()), tmp_path / "plain.npz", metadata=[1, 2])
+    plain = str(tmp_path / "plain.npz")
+    assert main(["export", plain, "--onnx", out]) == 0  # no data set named: the first Linear's
+    assert "input (N, 3)" in capsys.readouterr().out
+    cr.save(nn.Sequential(nn.Conv2d(1, 2, 3)), tmp_path / "conv.npz")
+    assert main(["export", str(tmp_path / "conv.npz"), "--onnx", out]) == 2
+    assert "give --input-size" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "conv.npz"), "--onnx", out, "--input-size", "1,5,5"]) == 0

@@ -3,7 +3,7 @@ every input position. Every case ends with exit 0 and consistent files, or exit 
 stderr (no traceback), within 120 s and 4 GB of address space; a failed run leaves the run folder
 as it was (it may leave its own last good checkpoint). ``CHAINRULE_CLI_FUZZ=N`` sets the number
 of cases (default 30, about half a minute); ``CHAINRULE_CLI_FUZZ_RANDOM=1`` draws new cases
-instead of the same ones each run.
+instead of the same ones each run; ``pytest --hypothesis-show-statistics`` counts the outcomes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from safety_helpers import env  # noqa: E402
@@ -50,6 +50,9 @@ TRAIN_FLAGS: dict[str, Any] = {
     "--dataset": st.sampled_from(["digits", "breast-cancer", "idx", "cifar"]),
 }  # fmt: skip
 FILE_KINDS = ("empty", "random", "truncated model", "model", "folder", "missing", "json list")
+IDX_DAMAGE = ("none", "truncated", "magic", "huge dims", "zero dims", "label range", "counts",
+              "test shape", "gzip garbage", "gzip cut", "float labels", "no file")  # fmt: skip
+FOLDER_STATES = ("new", "finished run", "damaged run", "interrupted run", "flipped checkpoint")
 
 
 def _limit() -> None:
@@ -99,6 +102,52 @@ def _make_file(kind: str, where: Path, model: Path, seed: int) -> str:
     return str(path)
 
 
+def _make_idx_folder(damage: str, where: Path, seed: int) -> str:
+    """An MNIST-layout folder of random 6x6 images in 3 classes, with one kind of damage."""
+    import gzip
+
+    import numpy as np
+
+    from chainrule.data.idx import write_idx
+
+    folder = where / f"idx-{seed}"
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for part, n in (("train", 30), ("t10k", 9)):
+        shape = (n, 5, 6) if damage == "test shape" and part == "t10k" else (n, 6, 6)
+        labels = np.arange(n) % 3
+        if damage == "label range" and part == "t10k":
+            labels[0] = 200
+        if damage == "counts" and part == "train":
+            labels = labels[:-1]
+        label_dtype = np.float32 if damage == "float labels" else np.uint8
+        write_idx(folder / f"{part}-images-idx3-ubyte", rng.integers(0, 255, shape, np.uint8))
+        write_idx(folder / f"{part}-labels-idx1-ubyte", labels.astype(label_dtype))
+    target = folder / ("train-images-idx3-ubyte" if seed % 2 else "t10k-labels-idx1-ubyte")
+    data = bytearray(target.read_bytes())
+    if damage == "truncated":
+        data = data[: 4 + seed % max(len(data) - 4, 1)]
+    elif damage == "magic":
+        data[seed % 4] ^= 0xFF
+    elif damage == "huge dims":
+        data[3] = 1 + seed % 70  # up to 70 dimensions, each read from the bytes that follow
+        data[4:8] = (0x7F, 0xFF, 0xFF, 0xFF)
+    elif damage == "zero dims":
+        data[8:12] = bytes(4)
+    elif damage in ("gzip garbage", "gzip cut"):
+        packed = gzip.compress(bytes(data))
+        data = bytearray(packed[: len(packed) // 2] if damage == "gzip cut" else packed)
+        if damage == "gzip garbage":
+            data[len(data) // 2] ^= 0x55
+        target.unlink()
+        target = target.with_name(target.name + ".gz")
+    elif damage == "no file":
+        target.unlink()
+        return str(folder)
+    target.write_bytes(bytes(data))
+    return str(folder)
+
+
 def _check_contract(result: subprocess.CompletedProcess[str], args: list[str]) -> None:
     where = f"chainrule {' '.join(args)}"
     assert "Traceback" not in result.stderr, f"{where}\n{result.stderr}"
@@ -108,6 +157,27 @@ def _check_contract(result: subprocess.CompletedProcess[str], args: list[str]) -
         assert lines and lines[-1].startswith("chainrule: error: "), f"{where}\n{result.stderr}"
         errors = [line for line in lines if line.startswith("chainrule: error")]
         assert len(errors) == 1, f"{where}\n{result.stderr}"
+
+
+def _make_run_folder(state: str, out: Path, model: Path, seed: int) -> None:
+    """A run folder as a finished, damaged or interrupted run leaves it."""
+    import shutil
+
+    trained = model.parent  # a real run: model.npz, metrics.json, checkpoint.npz
+    if state == "damaged run":
+        out.mkdir()
+        for name in ("model.npz", "metrics.json", "checkpoint.npz"):
+            (out / name).write_bytes(b"{}" if name == "metrics.json" else b"damaged")
+        return
+    shutil.copytree(trained, out, ignore=shutil.ignore_patterns(".chainrule.lock"))
+    if state == "finished run":
+        return
+    (out / "model.npz").unlink()  # an interrupted run has only its checkpoint
+    (out / "metrics.json").unlink()
+    if state == "flipped checkpoint":
+        data = bytearray((out / "checkpoint.npz").read_bytes())
+        data[(seed * 7919) % len(data)] ^= 1 << (seed % 8)
+        (out / "checkpoint.npz").write_bytes(bytes(data))
 
 
 @settings(
@@ -122,7 +192,8 @@ def _check_contract(result: subprocess.CompletedProcess[str], args: list[str]) -
     flags=st.dictionaries(st.sampled_from(sorted(TRAIN_FLAGS)), st.just(None), max_size=3),
     data=st.data(),
     file_kind=st.sampled_from(FILE_KINDS),
-    folder_state=st.sampled_from(["new", "finished run", "damaged run"]),
+    folder_state=st.sampled_from(FOLDER_STATES),
+    idx_damage=st.sampled_from(IDX_DAMAGE),
     seed=st.integers(0, 10_000),
 )  # fmt: skip
 def test_the_cli_keeps_its_contract(
@@ -133,6 +204,7 @@ def test_the_cli_keeps_its_contract(
     data: Any,
     file_kind: str,
     folder_state: str,
+    idx_damage: str,
     seed: int,
 ) -> None:
     work = tmp_path_factory.mktemp("case")
@@ -143,15 +215,14 @@ def test_the_cli_keeps_its_contract(
         values.setdefault("--epochs", "1")
         values.setdefault("--hidden", "8")
         if values.get("--dataset") == "idx":
-            values["--data-dir"] = _make_file(file_kind, work, model_file, seed)
+            values["--data-dir"] = (
+                _make_idx_folder(idx_damage, work, seed) if seed % 4
+                else _make_file(file_kind, work, model_file, seed)
+            )  # fmt: skip
         for flag, value in values.items():
             args += [flag, value]
         if folder_state != "new":
-            out.mkdir()
-            for name in ("model.npz", "metrics.json", "checkpoint.npz"):
-                source = model_file if folder_state == "finished run" else None
-                payload = source.read_bytes() if source else b"damaged"
-                (out / name).write_bytes(payload if name != "metrics.json" else b"{}")
+            _make_run_folder(folder_state, out, model_file, seed)
         if seed % 3 == 0:
             args += ["--resume", str(out)] if folder_state != "new" else ["--out", str(out)]
         else:
@@ -167,6 +238,8 @@ def test_the_cli_keeps_its_contract(
     else:
         target = _make_file(file_kind, work, model_file, seed)
         args += [target]
+        if command == "evaluate" and seed % 2:
+            args += ["--dataset", "idx", "--data-dir", _make_idx_folder(idx_damage, work, seed)]
         if command == "export":
             args += ["--onnx", str(work / "out.onnx")]
         if command == "explain" or command == "summary":
@@ -174,6 +247,7 @@ def test_the_cli_keeps_its_contract(
     before = _digest(out)
     result = _run(args, work)
     _check_contract(result, args)
+    event(f"{command}: exit {result.returncode}")  # pytest --hypothesis-show-statistics
     if result.returncode != 0 and command == "train":
         # A failed run leaves what was there as it was; it may leave only its own last good
         # checkpoint (a resumed run's checkpoint advances with it).

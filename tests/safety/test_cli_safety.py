@@ -4,6 +4,7 @@ and every user error is one stderr line with exit code 2, also under python -O."
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import signal
@@ -191,6 +192,9 @@ CASES: list[tuple[list[str], str]] = [
     (["train", "--resume", "{corrupt}"], "checkpoint.npz"),
     (["train", "--resume", "{foreign}"], "holds no run settings"),
     (["train", "--dataset", "idx", "--data-dir", "{empty}"], "idx data set is empty"),
+    (["train", "--dataset", "idx", "--data-dir", "{newer}"], "is a file, not a folder"),
+    (["train", "--out", ""], "argument --out: expected a path, got an empty string"),
+    (["train", "--resume", " "], "argument --resume: expected a path, got an empty string"),
     (["train", "--dataset", "idx", "--data-dir", "{nan}"], "contains NaN at row 7"),
     (["train", "--lr", "1e30", "--epochs", "1", "--hidden", "16"],
      "output of layer '4' (Linear(16 -> 10))"),
@@ -279,3 +283,43 @@ def test_a_run_on_a_relative_data_dir_resumes_from_elsewhere(tmp_path: Path) -> 
     third = run_cli("train", "--resume", str(run), "--epochs", "4", "--data-dir", str(moved))
     assert third.returncode == 0, third.stderr
     assert len(json.loads((run / "metrics.json").read_text())["history"]) == 4
+
+
+def test_resume_keeps_the_monitor_and_counts_all_seconds(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    first = run_cli("train", "--hidden", "8", "--epochs", "1", "--monitor", "--monitor-every",
+                    "7", "--out", str(run))  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    before = json.loads((run / "metrics.json").read_text())
+    resumed = run_cli("train", "--resume", str(run), "--epochs", "2")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "s of it since the resume" in resumed.stdout
+    metrics = json.loads((run / "metrics.json").read_text())
+    flow = metrics["gradient_flow"]
+    assert flow["every"] == 7 and [e["epoch"] for e in flow["epochs"]] == [1, 2]
+    earlier = before["gradient_flow"]["records"]
+    assert flow["records"][: len(earlier)] == earlier
+    assert metrics["seconds"] > before["history"][0]["seconds"]
+    assert metrics["seconds"] > sum(e["seconds"] for e in metrics["history"])
+
+
+@pytest.mark.parametrize(
+    "metadata", [[1, 2], {"config": "x"}, {"config": {"dataset": 5, "data_dir": [1]}}, "s", None]
+)
+def test_a_model_file_with_odd_metadata_counts_as_naming_nothing(
+    metadata: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chainrule.cli import main
+
+    model = cr.nn.Sequential(cr.nn.Linear(64, 16), cr.nn.ReLU(), cr.nn.Linear(16, 10))
+    path = str(tmp_path / "model.npz")
+    cr.save(model, path, metadata=metadata)
+    commands = [["explain", "--model", path], ["evaluate", path], ["summary", path]]
+    if importlib.util.find_spec("onnx") is not None:
+        commands.append(["export", path, "--onnx", str(tmp_path / "m.onnx")])
+    for args in commands:
+        assert main(args) == 0, capsys.readouterr().err
+    cr.save(model, path, metadata={"config": {"dataset": "nope"}})
+    assert main(["evaluate", path]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown dataset 'nope'" in err

@@ -228,3 +228,62 @@ def test_resuming_with_another_optimizer_names_it(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="taken with another optimizer") as caught:
         train(model, opt, callbacks, checkpoint=ckpt, resume=True)
     assert "momentum" in str(caught.value) and "betas" in str(caught.value)
+
+
+class Clock:
+    """time.perf_counter for fit(): each call moves on a second, so seconds are exact."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_resumed_run_counts_the_seconds_of_its_earlier_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ckpt = tmp_path / "ckpt.npz"
+    model, opt, callbacks = make_run("sgd")
+    with pytest.raises(KeyboardInterrupt):
+        train(model, opt, [*callbacks, InterruptAt(30)], checkpoint=ckpt, checkpoint_every=5)
+    saved, _ = load_checkpoint(ckpt)
+    assert saved["in_epoch"] and saved["seconds"] > saved["epoch_totals"]["seconds"] > 0
+    model, opt, callbacks = make_run("sgd")
+    clock = Clock()
+    monkeypatch.setattr("time.perf_counter", clock)
+    history = train(model, opt, callbacks, checkpoint=ckpt, resume=True)
+    assert history.seconds_before == saved["seconds"]
+    # The interrupted epoch's seconds are its part before the checkpoint plus the resumed part.
+    resumed_epoch = history.epochs[saved["epoch"] - 1]
+    assert resumed_epoch["seconds"] >= saved["epoch_totals"]["seconds"] + 1.0
+    assert history.epochs[-1]["seconds"] == 1.0  # one tick of the clock: only this process's
+    _forged(ckpt, lambda s: s.update(seconds=-1.0))
+    model, opt, callbacks = make_run("sgd")
+    with pytest.raises(FormatError, match=r"checkpoint.seconds is -1.0, below 0"):
+        train(model, opt, callbacks, checkpoint=ckpt, resume=True)
+
+
+def test_gradient_monitor_records_survive_a_resume(tmp_path: Path) -> None:
+    from chainrule.insight import GradientMonitor
+
+    reference = GradientMonitor(every=4, verbose=False)
+    model, opt, callbacks = make_run("sgd")
+    train(model, opt, [*callbacks, reference])
+    ckpt = tmp_path / "ckpt.npz"
+    model, opt, callbacks = make_run("sgd")
+    with pytest.raises(KeyboardInterrupt):
+        train(model, opt, [*callbacks, GradientMonitor(every=4, verbose=False), InterruptAt(30)],
+              checkpoint=ckpt, checkpoint_every=5)  # fmt: skip
+    resumed = GradientMonitor(every=4, verbose=False)
+    model, opt, callbacks = make_run("sgd")
+    train(model, opt, [*callbacks, resumed], checkpoint=ckpt, resume=True)
+    assert [r["step"] for r in resumed.records] == [r["step"] for r in reference.records]
+    assert [e["epoch"] for e in resumed.epochs] == list(range(1, EPOCHS + 1))
+    assert resumed.to_dict()["records"] == reference.to_dict()["records"]
+    _forged(ckpt, lambda s: s["callbacks"][2]["state"]["records"].append({"epoch": "x"}))
+    model, opt, callbacks = make_run("sgd")
+    with pytest.raises(FormatError, match="GradientMonitor records are not gradient-flow"):
+        train(model, opt, [*callbacks, GradientMonitor(verbose=False)], checkpoint=ckpt,
+              resume=True)  # fmt: skip

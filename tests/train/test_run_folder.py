@@ -133,3 +133,38 @@ def test_overlong_paths_anywhere_are_one_line(tmp_path: Path, flag: str) -> None
     result = run_cli("train", *extra, flag, long, "--epochs", "1")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("chainrule: error: File name too long")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != LOCK}
+
+
+def test_sigterm_before_training_gives_an_overwritten_run_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import signal
+
+    from chainrule import cli
+    from chainrule.train import recipes
+
+    run = tmp_path / "run"
+    assert cli.main(["train", "--hidden", "8", "--epochs", "1", "--quiet", "--out", str(run)]) == 0
+    before = _files(run)
+    handler = signal.getsignal(signal.SIGTERM)
+
+    def terminated_while_loading(*args: object, **kwargs: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # as kill(1) does while the data set loads
+        time.sleep(10)
+        raise AssertionError("SIGTERM was not handled")
+
+    monkeypatch.setattr(recipes, "train_run", terminated_while_loading)
+    capsys.readouterr()
+    args = ["train", "--hidden", "8", "--epochs", "1", "--out", str(run), "--overwrite"]
+    assert cli.main(args) == 143
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interrupted by SIGTERM" in err
+    assert f"{run} holds the run it held before, as it was" in err
+    assert _files(run) == before and sorted(os.listdir(run)) == sorted([*before, LOCK])
+    assert cli.main(["train", "--hidden", "8", "--epochs", "1"]) == 143
+    assert "nothing saved" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is handler  # main() puts the handler back

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import urllib.request
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -26,6 +27,12 @@ SHA256 = {
     "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+SIZES = {  # decompressed bytes: a 16-byte header (8 for labels) and one byte per pixel or label
+    "train-images-idx3-ubyte": 16 + 60000 * 28 * 28,
+    "train-labels-idx1-ubyte": 8 + 60000,
+    "t10k-images-idx3-ubyte": 16 + 10000 * 28 * 28,
+    "t10k-labels-idx1-ubyte": 8 + 10000,
 }
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -54,7 +61,8 @@ def load_idx_folder(data_dir: str | os.PathLike[str]) -> tuple[Split, Split]:
     """
     folder = Path(data_dir)
     if not folder.is_dir():
-        raise DataError(f"data folder {folder} does not exist")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise DataError(f"data folder {folder} {what}")
     missing = _missing(folder)
     if missing:
         raise DataError(f"{folder} lacks {', '.join(missing)} (raw or .gz)")
@@ -116,38 +124,74 @@ def cache_dir() -> Path:
     return Path(base) / "chainrule" / "mnist"
 
 
-def _fetch(url: str) -> bytes:
-    """Download with a progress bar and a short timeout (fails fast without a network)."""
+def _fetch(url: str) -> Iterator[bytes]:
+    """Stream url in chunks, with a progress bar and a short timeout (fails fast offline)."""
     from tqdm import tqdm
 
     with urllib.request.urlopen(url, timeout=10) as response:
         total = int(response.headers.get("Content-Length") or 0)
-        chunks = []
         with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1]) as bar:
             while chunk := response.read(1 << 16):
-                chunks.append(chunk)
                 bar.update(len(chunk))
-    return b"".join(chunks)
+                yield chunk
 
 
-def download_mnist(folder: Path, fetch: Callable[[str], bytes] = _fetch) -> None:
-    """Download the four files into folder, checking each decompressed sha256; atomic writes."""
-    from ..fileio import atomic_write_bytes
+class _NotMnistError(ValueError):
+    """A download that is not the MNIST file it claims to be."""
+
+
+def _stream_verified(chunks: Iterable[bytes], name: str, handle: IO[bytes]) -> None:
+    """Write the .gz chunks to handle as they arrive while inflating them, a megabyte at a time,
+    into a sha256: memory stays bounded, and a file larger than MNIST's (a gzip bomb, a wrong
+    file) is refused as soon as it is."""
+    size_limit = SIZES[name]
+    packed_limit = size_limit + size_limit // 100 + 1024  # gzip's worst case: stored blocks
+    digest, size, packed = hashlib.sha256(), 0, 0
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # the gzip wrapper
+    for chunk in chunks:
+        packed += len(chunk)
+        if packed > packed_limit:
+            raise _NotMnistError(f"{name}.gz is larger than MNIST's ({packed_limit} bytes at most)")
+        handle.write(chunk)
+        pending = chunk
+        while True:
+            if inflate.eof and pending:  # a further gzip member (cat a.gz b.gz)
+                inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out = inflate.decompress(pending, 1 << 20)
+            size += len(out)
+            if size > size_limit:
+                raise _NotMnistError(f"{name} inflates past MNIST's {size_limit} bytes")
+            digest.update(out)
+            pending = inflate.unused_data if inflate.eof else inflate.unconsumed_tail
+            if not pending and len(out) < 1 << 20:  # a full megabyte: more may be waiting
+                break
+    if not inflate.eof:
+        raise _NotMnistError(f"{name}.gz ended early ({packed} bytes): the download was cut off")
+    if digest.hexdigest() != SHA256[name]:
+        raise _NotMnistError(f"sha256 mismatch for {name}")
+
+
+def download_mnist(folder: Path, fetch: Callable[[str], Iterable[bytes] | bytes] = _fetch) -> None:
+    """Download the four files into folder, streamed to disk and checked against the sha256 of
+    their decompressed bytes on the way; a file that fails the check is never in folder.
+
+    fetch(url) gives the file's bytes, whole or as an iterable of chunks.
+    """
+    from ..fileio import atomic_open
 
     folder.mkdir(parents=True, exist_ok=True)
     for name in _missing(folder):
         errors = []
         for mirror in MIRRORS:
             try:
-                packed = fetch(f"{mirror}{name}.gz")
-                digest = hashlib.sha256(gzip.decompress(packed)).hexdigest()
-            except (OSError, EOFError, ValueError) as exc:
+                chunks = fetch(f"{mirror}{name}.gz")
+                if isinstance(chunks, bytes | bytearray):
+                    chunks = [bytes(chunks)]
+                with atomic_open(folder / f"{name}.gz", "wb") as handle:
+                    _stream_verified(chunks, name, handle)
+            except (OSError, EOFError, ValueError, zlib.error) as exc:
                 errors.append(f"{mirror}: {exc}")
                 continue
-            if digest != SHA256[name]:
-                errors.append(f"{mirror}: sha256 mismatch for {name}")
-                continue
-            atomic_write_bytes(folder / f"{name}.gz", packed)
             break
         else:
             raise DataError(f"could not download {name}: " + "; ".join(errors))
@@ -157,7 +201,7 @@ def load_mnist(
     data_dir: str | os.PathLike[str] | None = None,
     *,
     download: bool = True,
-    fetch: Callable[[str], bytes] = _fetch,
+    fetch: Callable[[str], Iterable[bytes] | bytes] = _fetch,
 ) -> tuple[Split, Split]:
     """Load MNIST: from data_dir if given; else $CHAINRULE_DATA; else ~/.cache/chainrule/mnist,
     downloading there (sha256-checked) when a network is reachable.

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, FormatError, ShapeError
 from ..functional import cross_entropy
 from ..tensor import Tensor, is_grad_enabled, tensor
 from ..train.callbacks import Callback
@@ -270,6 +270,58 @@ class GradientMonitor(Callback):
 
     def report(self) -> str:
         return format_findings(self.diagnosis, "gradient flow")
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """The records so far, so that a resumed run's diagnosis covers the whole run."""
+        return {"every": self.every, "records": self.records, "epochs": self.epochs,
+                "epoch": self._epoch, "sampling": self._sampling}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Read back state_dict() (from a checkpoint file: each record's shape is checked)."""
+        for kind in ("records", "epochs"):
+            entries = state.get(kind, [])
+            if not isinstance(entries, list) or not all(
+                _is_record(e, kind == "records") for e in entries
+            ):
+                raise FormatError(f"GradientMonitor {kind} are not gradient-flow records")
+        self.records, self.epochs = list(state.get("records", [])), list(state.get("epochs", []))
+        self.every = state.get("every", self.every)
+        self._epoch, self._sampling = state.get("epoch", 0), state.get("sampling", False)
+
+
+def _is_number(value: Any, none: bool = True) -> bool:
+    if value is None:
+        return none
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_ACTIVATION_KEY = {"relu": "dead_fraction", "sigmoid": "saturated_fraction",
+                   "tanh": "saturated_fraction"}  # fmt: skip
+
+
+def _is_record(record: Any, sampled: bool) -> bool:
+    """A sampled step (``sampled``) or an epoch summary, as the monitor writes them: an integer
+    epoch (and step), per parameter a dict of numbers, per activation its kind and fraction."""
+    if not isinstance(record, dict) or not isinstance(record.get("epoch"), int):
+        return False
+    if sampled and not (
+        isinstance(record.get("step"), int) and _is_number(record.get("total_grad_norm"), False)
+    ):
+        return False
+    parameters, activations = record.get("parameters"), record.get("activations")
+    if not isinstance(parameters, dict) or not isinstance(activations, dict):
+        return False
+    for stats in parameters.values():
+        if not isinstance(stats, dict) or not all(
+            isinstance(v, bool) if k == "finite" else _is_number(v) for k, v in stats.items()
+        ):
+            return False
+    for stats in activations.values():
+        key = _ACTIVATION_KEY.get(stats.get("kind")) if isinstance(stats, dict) else None
+        if key is None or not _is_number(stats.get(key), False):
+            return False
+    return True
 
 
 def _median(values: list[Any]) -> float:

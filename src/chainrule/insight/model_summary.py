@@ -461,7 +461,7 @@ DATASET_INPUTS = {"digits": (64,), "breast-cancer": (30,), "mnist": (1, 28, 28)}
 
 def model_input_shape(model: nn.Module, metadata: Any) -> tuple[int, ...]:
     """One sample's input shape for a model file: from its data set, else from its first
-    Unflatten (an image model) or Linear (an MLP)."""
+    Unflatten (an image model) or Linear (an MLP). (``chainrule summary`` and ``export``.)"""
     config = metadata.get("config") if isinstance(metadata, dict) else None
     dataset = config.get("dataset") if isinstance(config, dict) else None
     if isinstance(dataset, str) and dataset in DATASET_INPUTS:
@@ -474,7 +474,7 @@ def model_input_shape(model: nn.Module, metadata: Any) -> tuple[int, ...]:
     raise ConfigError("cannot tell this model's input shape: give --input-size, e.g. 1,28,28")
 
 
-def _shape_arg(text: str) -> tuple[int, ...]:
+def shape_arg(text: str) -> tuple[int, ...]:
     import argparse
 
     try:
@@ -496,7 +496,7 @@ def add_summary_command(commands: Any) -> None:
     )
     parser.add_argument("model_path", metavar="MODEL", help="a model file from train --out")
     parser.add_argument(
-        "--input-size", type=_shape_arg, metavar="C,H,W",
+        "--input-size", type=shape_arg, metavar="C,H,W",
         help="one sample's shape (default: from the model's data set)",
     )  # fmt: skip
     parser.add_argument(

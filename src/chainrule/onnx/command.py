@@ -5,17 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..errors import ConfigError
-
-
-def _shape(text: str) -> tuple[int, ...]:
-    try:
-        dims = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 1,28,28, got {text!r}") from None
-    if not dims or min(dims) < 1:
-        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
-    return dims
+from ..insight.model_summary import model_input_shape, shape_arg
 
 
 def add_export_command(commands: Any) -> None:
@@ -26,28 +16,24 @@ def add_export_command(commands: Any) -> None:
     export.add_argument("model_path", metavar="MODEL", help="a model file from train --out")
     export.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
     export.add_argument(
-        "--input-shape",
-        type=_shape,
-        metavar="C,H,W",
+        "--input-size", "--input-shape", dest="input_size", type=shape_arg, metavar="C,H,W",
         help="one sample's shape (default: that of the data set the model was trained on)",
-    )
+    )  # fmt: skip
     export.set_defaults(handler=cmd_export)
 
 
-def sample_shape(metadata: Any) -> tuple[int, ...]:
-    """One input sample's shape, from the training config in a model file's metadata: what
-    ``chainrule evaluate`` feeds the model (digits rows of 64, MNIST images (1, 28, 28))."""
+def sample_shape(model: Any, metadata: Any) -> tuple[int, ...]:
+    """One input sample's shape: what ``chainrule evaluate`` feeds the model (digits rows of 64,
+    MNIST images (1, 28, 28)); an IDX set's is read from its files, and a model file that
+    names no data set is measured by its first layers (as ``chainrule summary`` does)."""
     config = metadata.get("config") if isinstance(metadata, dict) else None
     dataset = config.get("dataset") if isinstance(config, dict) else None
-    if not isinstance(dataset, str):
-        raise ConfigError("the model file names no training data set; give --input-shape")
-    if dataset == "mnist":
-        return (1, 28, 28)  # without reading (or downloading) the 60,000 images
-    from ..train.recipes import load_dataset
+    data_dir = config.get("data_dir") if isinstance(config, dict) else None
+    if dataset == "idx" and isinstance(data_dir, str):
+        from ..train.recipes import load_dataset
 
-    data_dir = config.get("data_dir")
-    data = load_dataset(dataset, data_dir if isinstance(data_dir, str) else None)
-    return tuple(int(n) for n in data.x_test.shape[1:])
+        return tuple(int(n) for n in load_dataset(dataset, data_dir).x_test.shape[1:])
+    return model_input_shape(model, metadata)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -57,7 +43,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .exporter import OPSET, export
 
     model = load(args.model_path)
-    shape = args.input_shape or sample_shape(read_header(args.model_path).get("metadata"))
+    shape = args.input_size or sample_shape(model, read_header(args.model_path).get("metadata"))
     export(model, np.zeros((1, *shape), dtype=np.float32), args.onnx)
     print(f"wrote {args.onnx} (opset {OPSET}, input (N, {', '.join(map(str, shape))}))")
     return 0

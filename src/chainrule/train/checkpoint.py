@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, FormatError, TrainingInterrupted
+from ..errors import ConfigError, FormatError, Terminated, TrainingInterrupted
 from ..nn.module import snapshot
 from ..random import get_rng_state, set_rng_state
 from ..serialization import checkpoint_file, load_checkpoint, save_checkpoint
@@ -101,7 +101,10 @@ def capture(
         "epochs": state.epochs,
         "stop_training": state.stop_training,
         "in_epoch": state.in_epoch,
-        "epoch_totals": dict(state.epoch_totals),
+        "epoch_totals": {**state.epoch_totals, "seconds": state.epoch_seconds()}
+        if state.in_epoch
+        else dict(state.epoch_totals),
+        "seconds": state.seconds(),
         "callbacks": [{"type": type(cb).__name__, "state": cb.state_dict()} for cb in callbacks],
     }
 
@@ -158,9 +161,11 @@ def _check_groups(groups: Any, optimizer: Any) -> None:
             raise FormatError(f"its {kind} settings are not valid: {exc}") from None
 
 
-# Scheduler settings with a range (a forged 0 would divide by zero mid-run).
+_TOTALS = {"loss": 0.0, "correct": 0, "seen": 0, "counted": 0, "seconds": 0.0}
+# Settings and counts with a range (a forged 0 step_size would divide by zero mid-run).
 _AT_LEAST = {"step_size": 1, "T_max": 1, "T_0": 1, "total_steps": 1, "patience": 0,
-             "cooldown": 0}  # fmt: skip
+             "cooldown": 0, "every": 1, "seen": 0, "counted": 0, "correct": 0,
+             "seconds": 0}  # fmt: skip
 
 
 def _check_kinds(saved: Any, current: Any, what: str) -> None:
@@ -253,14 +258,15 @@ def _restore(saved: dict[str, Any], state: TrainingState, callbacks: Sequence[Ca
     history = saved["history"]
     if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
         raise FormatError("history is not a list of records")
-    state.history = History(history)
+    seconds = saved.get("seconds", 0.0)  # absent from older checkpoints
+    _check_kinds({"seconds": seconds}, {"seconds": 0.0}, "checkpoint")
+    state.history = History(history, seconds_before=float(seconds))
     state.epoch = _int(saved["epoch"], "epoch")
     state.step = _int(saved["step"], "step")
     state.stop_training = bool(saved["stop_training"])
     state.in_epoch = bool(saved["in_epoch"])
     totals = saved["epoch_totals"]
-    if not isinstance(totals, dict):
-        raise FormatError("epoch_totals is not an object")
+    _check_kinds(totals, _TOTALS, "epoch_totals")
     state.epoch_totals = totals
     pending = list(callbacks)
     for entry in saved["callbacks"]:
@@ -399,7 +405,7 @@ class Checkpointer:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
-            raise KeyboardInterrupt
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
         self.requested = True
         self.signal = signum
         if self.parallel is None:

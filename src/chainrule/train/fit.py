@@ -220,7 +220,7 @@ def run_epochs(
                 cb.on_epoch_begin(state)
         guard.remember(state)  # the rollback point ('rollback' policy only)
         model.train()
-        started = time.perf_counter()
+        state.epoch_started = time.perf_counter()
         nonfinite_before = state.records.get("nonfinite_steps", 0)
         lr_at_start = optimizer.param_groups[0]["lr"]
         reduce_started = parallel.reducer.seconds if parallel is not None else 0.0
@@ -279,7 +279,7 @@ def run_epochs(
             if result["accuracy"] is not None:
                 logs["val_accuracy"] = result["accuracy"]
         logs["lr"] = optimizer.param_groups[0]["lr"]
-        logs["seconds"] = time.perf_counter() - started
+        logs["seconds"] = state.epoch_seconds()
         nonfinite = state.records.get("nonfinite_steps", 0) - nonfinite_before
         if nonfinite:  # steps skipped or rolled back: the doctor must know the run diverged
             logs["nonfinite_steps"] = nonfinite

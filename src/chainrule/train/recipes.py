@@ -374,11 +374,13 @@ def train_run(
     resume: bool = False,
     on_nonfinite: str = "stop",
     anomaly: bool = False,
+    saved_options: dict[str, Any] | None = None,
 ) -> RunResult:
     """Load data, build model and optimiser from the resolved config, fit, and test.
 
     checkpoint, resume, on_nonfinite and anomaly go to fit(); the checkpoint also stores the
-    resolved config and these options, which ``chainrule train --resume`` reads back.
+    resolved config, these options and ``saved_options`` (JSON-able, e.g. the CLI's monitor),
+    which ``chainrule train --resume`` reads back.
     """
     config = resolve_config(overrides)
     if config["data_dir"]:  # saved absolute, so that --resume works from any folder
@@ -414,8 +416,8 @@ def train_run(
         )
     checkpoint = resolve(checkpoint)
     if checkpoint is not None:
-        options = {"checkpoint_every": checkpoint.every, "on_nonfinite": on_nonfinite,
-                   "anomaly": anomaly}  # fmt: skip
+        options = {**(saved_options or {}), "checkpoint_every": checkpoint.every,
+                   "on_nonfinite": on_nonfinite, "anomaly": anomaly}  # fmt: skip
         checkpoint = replace(checkpoint, metadata={"config": config, "options": options})
     history = fit(
         model,
@@ -437,5 +439,5 @@ def train_run(
     )
     test = evaluate(model, loss_fn, data.x_test, data.y_test)
     confusion = confusion_matrix(data.y_test, test["predictions"], data.num_classes)
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started + history.seconds_before  # a resumed run: all parts
     return RunResult(config, model, history, test["loss"], test["accuracy"], confusion, seconds)

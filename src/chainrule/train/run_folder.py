@@ -58,6 +58,7 @@ class RunFolder:
         self.resume, self.overwrite = resume, overwrite
         self._lock: IO[str] | None = None
         self.removed_temporaries = 0
+        self.gave_back = False  # a failed --overwrite run put the old run back
 
     def existing_run(self) -> list[str]:
         return [name for name in RUN_FILES if (self.path / name).exists()]
@@ -74,6 +75,7 @@ class RunFolder:
             # A run that --overwrite started and a kill ended: its checkpoint wins, else the
             # run it was replacing comes back.
             self._settle_replaced(KeyboardInterrupt())
+            self.gave_back = False  # that was an earlier run's
             self._check_contents()
             self._remove_temporaries()
         except BaseException:
@@ -103,6 +105,7 @@ class RunFolder:
             own = [name for name in (*RUN_FILES, *PLOTS) if (self.path / name).exists()]
             stopped = isinstance(error, KeyboardInterrupt) and "checkpoint.npz" in own
             if not stopped:
+                self.gave_back = True
                 for name in own:
                     with contextlib.suppress(OSError):
                         (self.path / name).unlink()

@@ -5,6 +5,7 @@ It imports nothing else from train/, so that every other module there can import
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +19,15 @@ from ..tensor import Tensor
 
 
 class History:
-    """Per-epoch records: ``history.epochs`` is a list of dicts, ``history['loss']`` a column."""
+    """Per-epoch records: ``history.epochs`` is a list of dicts, ``history['loss']`` a column.
 
-    def __init__(self, epochs: Iterable[dict[str, Any]] = ()) -> None:
+    ``seconds_before``: the training seconds that earlier processes of a resumed run spent
+    (0.0 for a run that was never interrupted).
+    """
+
+    def __init__(self, epochs: Iterable[dict[str, Any]] = (), seconds_before: float = 0.0) -> None:
         self.epochs: list[dict[str, Any]] = list(epochs)
+        self.seconds_before = seconds_before
 
     def append(self, logs: dict[str, Any]) -> None:
         self.epochs.append(logs)
@@ -82,3 +88,13 @@ class TrainingState:
     records: dict[str, Any] = field(default_factory=dict)  # monitors write here
     in_epoch: bool = False  # inside an epoch (a checkpoint taken mid-epoch resumes there)
     epoch_totals: dict[str, Any] = field(default_factory=dict)  # running sums of this epoch
+    started: float = field(default_factory=time.perf_counter)  # this process's part of the run
+    epoch_started: float = field(default_factory=time.perf_counter)  # ... and of this epoch
+
+    def seconds(self) -> float:
+        """Training seconds of the whole run so far, earlier processes' parts included."""
+        return self.history.seconds_before + time.perf_counter() - self.started
+
+    def epoch_seconds(self) -> float:
+        """Seconds of the current epoch so far, a part before a resume included."""
+        return self.epoch_totals.get("seconds", 0.0) + time.perf_counter() - self.epoch_started
