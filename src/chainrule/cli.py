@@ -652,8 +652,9 @@ def _add_insight_commands(commands: Any) -> None:
     demo.add_argument("name", nargs="?", choices=tuple(DEMOS), help="the demo (none: list them)")
     demo.add_argument("--seed", type=int, default=0, help="draws the weights and the data")
     demo.add_argument(
-        "--steps", type=int, metavar="T", help="demo rnn: sequence length (default 60)"
-    )
+        "--steps", type=_at_most(1000), metavar="T",
+        help="demo rnn: sequence length, 2..1000 (default 60)",
+    )  # fmt: skip
     demo.add_argument(
         "--plot", metavar="PATH", help="demo rnn: write the gradient per time step as a PNG"
     )

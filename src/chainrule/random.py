@@ -15,7 +15,7 @@ def manual_seed(seed: int) -> np.random.Generator:
 
     As PyTorch's: any integer in [-2⁶³, 2⁶⁴), a negative one taken modulo 2⁶⁴."""
     global _generator, _initial_seed
-    value = _seed_value(seed)
+    value = seed_value(seed)
     _initial_seed = value
     _generator = np.random.default_rng(value)
     return _generator
@@ -23,10 +23,11 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 def numpy_generator(seed: Any) -> np.random.Generator:
     """A NumPy generator for a seed in PyTorch's range (a negative one modulo 2⁶⁴)."""
-    return np.random.default_rng(_seed_value(seed))
+    return np.random.default_rng(seed_value(seed))
 
 
-def _seed_value(seed: Any) -> int:
+def seed_value(seed: Any) -> int:
+    """A seed in PyTorch's range [-2**63, 2**64) as the generator takes it (modulo 2**64)."""
     from .errors import ConfigError
 
     try:
@@ -72,7 +73,7 @@ class Generator:
         self.numpy = np.random.default_rng(self._seed)
 
     def manual_seed(self, seed: int) -> Generator:
-        self._seed = _seed_value(seed)
+        self._seed = seed_value(seed)
         self.numpy = np.random.default_rng(self._seed)
         return self
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 
 from .errors import ConfigError
 
@@ -44,17 +45,23 @@ def _busy_elsewhere(samples: int = 4, interval: float = 0.004) -> int:
 
 
 def default_num_threads() -> int:
-    """The environment's count if set, else the CPUs not busy elsewhere (at least 1)."""
+    """The environment's count if set, else the CPUs not busy elsewhere (at least 1).
+
+    OMP_NUM_THREADS may be OpenMP's nested list ("4,2"): its first level counts. A value that is
+    not a positive integer is passed over with a warning, as OpenMP's runtimes do: it is read
+    when chainrule is imported, where an error would stop every program that imports it."""
     for name in ("CHAINRULE_NUM_THREADS", "OMP_NUM_THREADS"):
         value = os.environ.get(name, "").strip()
-        if value:
-            try:
-                count = int(value)
-            except ValueError:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}") from None
-            if count < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-            return count
+        if not value:
+            continue
+        first = value.split(",")[0].strip() if name == "OMP_NUM_THREADS" else value
+        if first.isdigit() and int(first) >= 1:
+            return int(first)
+        warnings.warn(
+            f"{name} must be a positive integer, got {value!r}; it is ignored",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     cpus = available_cpus()
     return max(1, cpus - min(cpus - 1, _busy_elsewhere()))
 

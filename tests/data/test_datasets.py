@@ -207,6 +207,14 @@ def test_a_download_that_is_not_mnist_is_refused_early(
     cut = gzip.compress(bytes(range(256)) * 100)[:-30]
     with pytest.raises(DataError, match="ended early"):
         download_mnist(tmp_path, lambda url: _chunks(cut))
+
+    def reset(url: str) -> Iterator[bytes]:
+        yield cut[:100]
+        raise ConnectionResetError("connection reset by peer")
+
+    with pytest.raises(DataError, match="mnist/: connection reset by peer") as caught:
+        download_mnist(tmp_path, reset)
+    assert "cannot write" not in str(caught.value)  # the network failed, not the disk
     monkeypatch.setitem(mnist_module.SIZES, "train-images-idx3-ubyte", 1000)
     empty_members = gzip.compress(b"") * 200  # inflate to nothing, but never end
     with pytest.raises(DataError, match="larger than MNIST's"):

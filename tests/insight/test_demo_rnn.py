@@ -114,7 +114,8 @@ def test_cli_demo_rnn_prints_the_table_and_plots(
     [
         (["demo", "rnn", "--steps", "1"], "--steps"),
         (["demo", "rnn", "--steps", "ten"], "--steps"),
-        (["demo", "rnn", "--seed", "-1"], "seed"),
+        (["demo", "rnn", "--seed", str(2**64)], "a seed must be in [-2**63, 2**64)"),
+        (["demo", "rnn", "--steps", "1001"], "--steps: expected at most 1000"),
         (["demo", "vanishing", "--steps", "10"], "for `demo rnn`"),
         (["demo", "exploding", "--plot", "x.png"], "for `demo rnn`"),
     ],

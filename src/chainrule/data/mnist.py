@@ -140,6 +140,17 @@ class _NotMnistError(ValueError):
     """A download that is not the MNIST file it claims to be."""
 
 
+class _NetworkError(Exception):
+    """The download itself failed (not an OSError: atomic_open would call it a failed write)."""
+
+
+def _received(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except OSError as exc:  # urllib's URLError, a timeout, a reset connection
+        raise _NetworkError(getattr(exc, "reason", None) or exc) from exc
+
+
 def _stream_verified(chunks: Iterable[bytes], name: str, handle: IO[bytes]) -> None:
     """Write the .gz chunks to handle as they arrive while inflating them, a megabyte at a time,
     into a sha256: memory stays bounded, and a file larger than MNIST's (a gzip bomb, a wrong
@@ -148,7 +159,7 @@ def _stream_verified(chunks: Iterable[bytes], name: str, handle: IO[bytes]) -> N
     packed_limit = size_limit + size_limit // 100 + 1024  # gzip's worst case: stored blocks
     digest, size, packed = hashlib.sha256(), 0, 0
     inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # the gzip wrapper
-    for chunk in chunks:
+    for chunk in _received(chunks):
         packed += len(chunk)
         if packed > packed_limit:
             raise _NotMnistError(f"{name}.gz is larger than MNIST's ({packed_limit} bytes at most)")
@@ -189,7 +200,7 @@ def download_mnist(folder: Path, fetch: Callable[[str], Iterable[bytes] | bytes]
                     chunks = [bytes(chunks)]
                 with atomic_open(folder / f"{name}.gz", "wb") as handle:
                     _stream_verified(chunks, name, handle)
-            except (OSError, EOFError, ValueError, zlib.error) as exc:
+            except (OSError, ValueError, zlib.error, _NetworkError) as exc:
                 errors.append(f"{mirror}: {exc}")
                 continue
             break
