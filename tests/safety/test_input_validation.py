@@ -164,6 +164,28 @@ def test_layers_without_inputs_are_built_as_in_pytorch() -> None:
     assert ours(cr.zeros(2, 0)).shape == (2, 3)
 
 
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: nn.Linear(-1, 3), r"Linear's weight needs sizes .* >= 0, got \(3, -1\)"),
+        (lambda: nn.Linear(2.5, 3), r"Linear's weight needs sizes that are integers >= 0"),
+        (lambda: nn.Embedding(-1, 3), r"Embedding's weight needs sizes"),
+        (lambda: nn.Conv2d(1, -2, 3), r"Conv2d's weight needs sizes .* got \(-2, 1, 3, 3\)"),
+        (lambda: nn.ConvTranspose1d(-1, 2, 3), r"ConvTranspose1d's weight needs sizes"),
+    ],
+)  # fmt: skip
+def test_a_negative_layer_size_names_the_layer(build: Any, message: str) -> None:
+    with pytest.raises(ShapeError, match=message):
+        build()
+
+
+def test_batch_norm_of_no_features_is_a_shape_error() -> None:
+    import chainrule as cr
+
+    with pytest.raises(ShapeError, match="more than one value per channel"):
+        nn.BatchNorm1d(0)(cr.zeros(2, 0))
+
+
 def _memory() -> float:
     from chainrule.train.recipes import available_memory
 

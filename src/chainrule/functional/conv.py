@@ -430,7 +430,7 @@ def batch_norm(
         return apply(
             ops.BatchNormEval, x, weight, bias, mean=running_mean, var=running_var, eps=eps
         )
-    count = x.numel() // features
+    count = x.numel() // features if features else 0
     if count < 2:
         raise ShapeError(
             f"batch_norm in training needs more than one value per channel, got input {x.shape}"

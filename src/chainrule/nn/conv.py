@@ -125,8 +125,9 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=np.float32))
-        self.bias = Parameter(np.empty(out_channels, dtype=np.float32)) if bias else None
+        name = type(self).__name__
+        self.weight = Parameter(empty(shape, np.float32, f"{name}'s weight"))
+        self.bias = Parameter(empty(out_channels, np.float32, f"{name}'s bias")) if bias else None
         self.init = init
         init_layer(self.weight, self.bias, init)
         if dtype is not None and as_dtype(dtype) != np.float32:

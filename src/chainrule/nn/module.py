@@ -76,6 +76,9 @@ def empty(shape: Any, dtype: Any = np.float32, what: str = "a tensor") -> np.nda
     """np.empty(shape, dtype) for a layer's parameter or buffer, refused before it is allocated
     when it would pass the loader's allocation budget."""
     shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0
+               for n in shape):  # fmt: skip
+        raise ShapeError(f"{what} needs sizes that are integers >= 0, got {shape}")
     if _budget:
         _charge(shape, dtype, what)
         array = np.empty(shape, dtype=dtype)
