@@ -283,6 +283,15 @@ def test_a_run_on_a_relative_data_dir_resumes_from_elsewhere(tmp_path: Path) -> 
     third = run_cli("train", "--resume", str(run), "--epochs", "4", "--data-dir", str(moved))
     assert third.returncode == 0, third.stderr
     assert len(json.loads((run / "metrics.json").read_text())["history"]) == 4
+    other = tmp_path / "other"  # the same shapes and labels, other images
+    other.mkdir()
+    for part, n in (("train", 40), ("t10k", 10)):
+        write_idx(other / f"{part}-images-idx3-ubyte", rng.integers(0, 255, (n, 6, 6), np.uint8))
+        write_idx(other / f"{part}-labels-idx1-ubyte", np.arange(n, dtype=np.uint8) % 2)
+    checkpoint = (run / "checkpoint.npz").read_bytes()
+    fourth = run_cli("train", "--resume", str(run), "--epochs", "5", "--data-dir", str(other))
+    assert fourth.returncode == 2 and "are not the data this run began on" in fourth.stderr
+    assert (run / "checkpoint.npz").read_bytes() == checkpoint
 
 
 def test_resume_keeps_the_monitor_and_counts_all_seconds(tmp_path: Path) -> None:
