@@ -159,6 +159,22 @@ def _check_contract(result: subprocess.CompletedProcess[str], args: list[str]) -
         assert len(errors) == 1, f"{where}\n{result.stderr}"
 
 
+def _output_path(where: Path, seed: int, suffix: str) -> str:
+    """Where a command is told to write: a new file, an existing one, a folder, a missing
+    folder, or a name too long for the file system."""
+    kind = seed % 5
+    if kind == 1:
+        (where / f"old{suffix}").write_bytes(b"kept")
+        return str(where / f"old{suffix}")
+    if kind == 2:
+        return str(where)
+    if kind == 3:
+        return str(where / "missing" / f"out{suffix}")
+    if kind == 4:
+        return str(where / ("x" * 300 + suffix))
+    return str(where / f"out{suffix}")
+
+
 def _make_run_folder(state: str, out: Path, model: Path, seed: int) -> None:
     """A run folder as a finished, damaged or interrupted run leaves it."""
     import shutil
@@ -241,9 +257,11 @@ def test_the_cli_keeps_its_contract(
         if command == "evaluate" and seed % 2:
             args += ["--dataset", "idx", "--data-dir", _make_idx_folder(idx_damage, work, seed)]
         if command == "export":
-            args += ["--onnx", str(work / "out.onnx")]
+            args += ["--onnx", _output_path(work, seed, ".onnx")]
         if command == "explain" or command == "summary":
             args = [command, "--model", target] if command == "explain" else args
+        if command == "explain" and seed % 3 == 0:
+            args += ["--graph", _output_path(work, seed, ".dot")]
     before = _digest(out)
     result = _run(args, work)
     _check_contract(result, args)
@@ -258,6 +276,8 @@ def test_the_cli_keeps_its_contract(
                 assert after.get(name) == digest, f"a failed run changed {out / name}: {args}"
         own = {"checkpoint.npz"}
         assert set(after) - set(before) <= own, f"a failed run left {sorted(after)}"
+    for old in work.glob("old.*"):  # a command that failed left an existing output as it was
+        assert result.returncode == 0 or old.read_bytes() == b"kept", f"{args} changed {old}"
     if result.returncode == 0 and command == "train":
         text = (out / "metrics.json").read_text()
         metrics = json.loads(text)
