@@ -290,7 +290,7 @@ def test_a_run_on_a_relative_data_dir_resumes_from_elsewhere(tmp_path: Path) -> 
         write_idx(other / f"{part}-labels-idx1-ubyte", np.arange(n, dtype=np.uint8) % 2)
     checkpoint = (run / "checkpoint.npz").read_bytes()
     fourth = run_cli("train", "--resume", str(run), "--epochs", "5", "--data-dir", str(other))
-    assert fourth.returncode == 2 and "are not the data this run began on" in fourth.stderr
+    assert fourth.returncode == 2 and "it was taken on other data" in fourth.stderr
     assert (run / "checkpoint.npz").read_bytes() == checkpoint
 
 

@@ -287,3 +287,20 @@ def test_gradient_monitor_records_survive_a_resume(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="GradientMonitor records are not gradient-flow"):
         train(model, opt, [*callbacks, GradientMonitor(verbose=False)], checkpoint=ckpt,
               resume=True)  # fmt: skip
+
+
+def test_a_resume_on_other_data_is_refused(tmp_path: Path) -> None:
+    ckpt = tmp_path / "ckpt.npz"
+    model, opt, callbacks = make_run("sgd")
+    with pytest.raises(KeyboardInterrupt):
+        train(model, opt, [*callbacks, InterruptAt(8)], checkpoint=ckpt, checkpoint_every=5)
+    x_train, y_train, x_val, y_val = DATA
+    changed = x_train.copy()
+    changed[3, 5] += 1.0  # one pixel of one sample: the same shapes, other data
+    model, opt, callbacks = make_run("sgd")
+    with pytest.raises(FormatError, match="it was taken on other data"):
+        fit(model, nn.CrossEntropyLoss(), opt, changed, y_train, epochs=EPOCHS, batch_size=32,
+            validation_data=(x_val, y_val), seed=7, shuffle=True, callbacks=callbacks,
+            verbose=0, checkpoint=ckpt, resume=True)  # fmt: skip
+    model, opt, callbacks = make_run("sgd")
+    train(model, opt, callbacks, checkpoint=ckpt, resume=True)  # the same data: continues

@@ -17,6 +17,7 @@ from .loader import (
     Standardizer,
     check_finite,
     check_labels,
+    fingerprint,
     scale_to_unit,
     train_val_split,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Standardizer",
     "check_finite",
     "check_labels",
+    "fingerprint",
     "load_breast_cancer",
     "load_digits",
     "load_idx_folder",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -196,6 +197,19 @@ def train_val_split(
         n_val = max(1, round(val_fraction * len(x)))
         val_index, train_index = order[:n_val], order[n_val:]
     return x[train_index], y[train_index], x[val_index], y[val_index]
+
+
+def fingerprint(*arrays: Any) -> str:
+    """sha256 of arrays' dtypes, shapes and bytes (None entries skipped): a checkpoint keeps
+    its training data's, so that a resume on other data is refused."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        if array is None:
+            continue
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(memoryview(array.reshape(-1)).cast("B"))
+    return digest.hexdigest()
 
 
 def check_finite(x: np.ndarray, name: str = "input") -> None:

@@ -3,7 +3,8 @@
 A checkpoint holds the model's weights and buffers, the optimizer state (momentum buffers, Adam
 moments, learning rates), every callback's state (learning-rate schedule, EarlyStopping's
 best/wait/best weights), chainrule's random generator, the DataLoader's position and generator,
-the history, the epoch and step counters and the running sums of the current epoch. It is one
+the history, the epoch and step counters, the running sums and seconds of the current epoch and
+a sha256 of the training data (a resume on other data is refused). It is one
 file in the safe format of ``serialization`` (JSON header + .npy arrays, no pickle), written
 atomically: the previous checkpoint stays intact until the new one is complete and fsynced.
 
@@ -85,6 +86,8 @@ def capture(
     """The whole training state as nested JSON data and arrays (copies). A data-parallel run
     adds every rank's random generator (``rng_ranks``); the rest is the same on all ranks."""
     extra = {} if rng_ranks is None else {"rng_ranks": rng_ranks}
+    if state.data_sha256 is not None:
+        extra["data_sha256"] = state.data_sha256
     return {
         **extra,
         "model": snapshot(state.model),
@@ -237,6 +240,12 @@ def _restore_rng(saved: dict[str, Any]) -> None:
 
 
 def _restore(saved: dict[str, Any], state: TrainingState, callbacks: Sequence[Callback]) -> None:
+    data = saved.get("data_sha256")  # absent from older checkpoints
+    if state.data_sha256 is not None and data is not None and data != state.data_sha256:
+        raise FormatError(
+            "it was taken on other data (the training and validation data's sha256 differs); "
+            "resume on the data the run began on"
+        )
     weights = saved["model"]
     own = dict(state.model.named_parameters())
     for name, value in weights.items():

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ..data import DataLoader, check_finite, check_labels
+from ..data import DataLoader, check_finite, check_labels, fingerprint
 from ..distributed import process_group as pg
 from ..errors import ConfigError, DataError, NonFiniteError, ShapeError
 from ..nn import Module
@@ -173,6 +173,8 @@ def fit(
         guard.parallel = checkpointer.parallel = parallel
     loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
     state = TrainingState(model, loss_fn, optimizer, History(), loader, epochs)
+    if checkpointer.config is not None:  # a resume must continue on the same data
+        state.data_sha256 = fingerprint(x, y, *(validation_data or ()))
     # ---- resume, Ctrl-C handling and anomaly mode (train/checkpoint.py, train/guard.py)
     if resume:
         checkpointer.restore(state)

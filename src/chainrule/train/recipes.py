@@ -6,7 +6,6 @@ there is one implementation of "train the default model on data set X".
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 import os
@@ -51,16 +50,6 @@ class Dataset:
     @property
     def in_features(self) -> int:
         return int(np.prod(self.x_train.shape[1:]))
-
-    def sha256(self) -> str:
-        """A fingerprint of the four arrays (dtype, shape and bytes): a resumed run checks that
-        its data are the data the run began on."""
-        digest = hashlib.sha256()
-        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
-            array = np.ascontiguousarray(array)
-            digest.update(f"{array.dtype.str}{array.shape}".encode())
-            digest.update(memoryview(array).cast("B"))
-        return digest.hexdigest()
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
@@ -327,24 +316,6 @@ def schedule_for(
     return None
 
 
-def _check_same_data(path: Any, fingerprint: str | None, config: dict[str, Any]) -> None:
-    """A resumed run continues on the data it began on (a moved --data-dir must hold the same
-    files): a run whose checkpoint names other data is refused before any step."""
-    from ..serialization import read_checkpoint_metadata
-
-    if not Path(path).is_file():
-        return  # fit() says that there is no checkpoint
-    metadata = read_checkpoint_metadata(path)
-    options = metadata.get("options") if isinstance(metadata, dict) else None
-    saved = options.get("data_sha256") if isinstance(options, dict) else None
-    if isinstance(saved, str) and saved != fingerprint:
-        where = f" in {config['data_dir']}" if config.get("data_dir") else ""
-        raise DataError(
-            f"the {config['dataset']} data{where} are not the data this run began on (their "
-            "sha256 differs from the checkpoint's): resume with the same data, or start a new run"
-        )
-
-
 def _load_on_every_rank(config: dict[str, Any]) -> Dataset:
     """The data set, read by every process; an error on any stops all of them, naming it.
     MNIST may be downloaded: rank 0 fetches it first, so that processes sharing a folder do not
@@ -418,9 +389,6 @@ def train_run(
     manual_seed(config["seed"])
     data = _load_on_every_rank(config)
     checkpoint = resolve(checkpoint)
-    fingerprint = data.sha256() if checkpoint is not None else None
-    if resume and checkpoint is not None:
-        pg.run_agreed(lambda: _check_same_data(checkpoint.path, fingerprint, config), "resume")
     val_split = config["val_split"]
     if val_split:
         x_train, y_train, x_val, y_val = train_val_split(
@@ -449,8 +417,7 @@ def train_run(
         )
     if checkpoint is not None:
         options = {**(saved_options or {}), "checkpoint_every": checkpoint.every,
-                   "on_nonfinite": on_nonfinite, "anomaly": anomaly,
-                   "data_sha256": fingerprint}  # fmt: skip
+                   "on_nonfinite": on_nonfinite, "anomaly": anomaly}  # fmt: skip
         checkpoint = replace(checkpoint, metadata={"config": config, "options": options})
     history = fit(
         model,

@@ -88,6 +88,7 @@ class TrainingState:
     records: dict[str, Any] = field(default_factory=dict)  # monitors write here
     in_epoch: bool = False  # inside an epoch (a checkpoint taken mid-epoch resumes there)
     epoch_totals: dict[str, Any] = field(default_factory=dict)  # running sums of this epoch
+    data_sha256: str | None = None  # of the training and validation data (checkpointed runs)
     started: float = field(default_factory=time.perf_counter)  # this process's part of the run
     epoch_started: float = field(default_factory=time.perf_counter)  # ... and of this epoch
 
