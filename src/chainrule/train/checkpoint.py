@@ -240,12 +240,6 @@ def _restore_rng(saved: dict[str, Any]) -> None:
 
 
 def _restore(saved: dict[str, Any], state: TrainingState, callbacks: Sequence[Callback]) -> None:
-    data = saved.get("data_sha256")  # absent from older checkpoints
-    if state.data_sha256 is not None and data is not None and data != state.data_sha256:
-        raise FormatError(
-            "it was taken on other data (the training and validation data's sha256 differs); "
-            "resume on the data the run began on"
-        )
     weights = saved["model"]
     own = dict(state.model.named_parameters())
     for name, value in weights.items():
@@ -259,6 +253,12 @@ def _restore(saved: dict[str, Any], state: TrainingState, callbacks: Sequence[Ca
         raise FormatError(
             f"it was taken over {loader['samples']} samples in batches of {loader['batch_size']}, "
             f"this run has {len(state.loader.x)} in batches of {state.loader.batch_size}"
+        )
+    data = saved.get("data_sha256")  # absent from older checkpoints
+    if state.data_sha256 is not None and data is not None and data != state.data_sha256:
+        raise FormatError(
+            "it was taken on other data (the training and validation data's sha256 differs); "
+            "resume on the data the run began on"
         )
     if not 0 <= _int(loader["position"], "loader position") <= len(state.loader):
         raise FormatError(f"loader position {loader['position']} is past the epoch's end")
