@@ -877,8 +877,8 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
     try:
+        parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help(sys.stderr)  # a usage error: help on stderr, as argparse's own

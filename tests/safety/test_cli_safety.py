@@ -107,6 +107,31 @@ def test_sigterm_is_the_first_ctrl_c(reference: Path, tmp_path: Path) -> None:
     same_model_files(reference, out)
 
 
+@pytest.mark.parametrize("command", ["train", "evaluate", "summary"])
+def test_sigterm_at_any_moment_is_exit_143_without_a_traceback(
+    reference: Path, tmp_path: Path, command: str
+) -> None:
+    """From the parser's imports to the last write: a stop, never a traceback or a stray file."""
+    args = {"train": ["train", "--hidden", "16", "--epochs", "3", "--out", str(tmp_path / "r")],
+            "evaluate": ["evaluate", str(reference / "model.npz")],
+            "summary": ["summary", str(reference / "model.npz")]}[command]  # fmt: skip
+    for delay in (0.05, 0.3, 0.6, 0.9, 1.2, 1.6, 2.2):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chainrule.cli", *args], stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True, env=single_thread_env(),
+        )  # fmt: skip
+        time.sleep(delay)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode in (0, 143, -signal.SIGTERM), (delay, stderr)
+        assert "Traceback" not in stderr, (delay, stderr)
+        if command == "train":
+            assert not list((tmp_path / "r").glob(".*.tmp")), delay
+            if (tmp_path / "r").exists():  # the next run may take the folder again
+                for name in ("model.npz", "metrics.json", "checkpoint.npz"):
+                    (tmp_path / "r" / name).unlink(missing_ok=True)
+
+
 def test_kill_9_then_resume_matches_uninterrupted(reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     process = start_and_stop(out, signal.SIGKILL)
